@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 
 namespace goodbuy {
 
@@ -28,7 +29,8 @@ class FieldViolations {
   size_t size() const { return violations_.size(); }
   // INVALID_ARGUMENT naming the first violation (and how many more), with a
   // BadRequest payload holding them all; OK when there are none.
-  absl::Status ToStatus() const;
+  absl::Status ToStatus(
+      absl::StatusCode code = absl::StatusCode::kInvalidArgument) const;
 
  private:
   std::vector<std::pair<std::string, std::string>> violations_;
@@ -37,8 +39,20 @@ class FieldViolations {
 // INVALID_ARGUMENT for one field, with BadRequest details.
 absl::Status InvalidField(std::string field, std::string description);
 
+// NOT_FOUND for a field that names something that does not exist, with
+// BadRequest details.
+absl::Status NotFoundField(std::string field, std::string description);
+
 // The BadRequest payload of a status, if it has one.
 bool GetBadRequest(const absl::Status& status, google::rpc::BadRequest* out);
+
+// The same status with every BadRequest field path prefixed, e.g. "session."
+// when a CreateSessionRequest is nested in a RunSessionRequest.
+absl::Status PrefixFields(const absl::Status& status, absl::string_view prefix);
+
+// The google.rpc.Status form of a status: code, message, and the BadRequest
+// payload (if any) as a packed detail. The one place the two meet.
+google::rpc::Status ToRpcStatus(const absl::Status& status);
 
 }  // namespace goodbuy
 

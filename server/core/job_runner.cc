@@ -1,0 +1,332 @@
+#include "server/core/job_runner.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "server/analysis/analyzer.h"
+#include "server/analysis/forecast_analyzer.h"
+#include "server/analysis/health_analyzer.h"
+#include "server/analysis/history.h"
+#include "server/analysis/valuation_analyzer.h"
+#include "server/common/errors.h"
+#include "server/common/time_util.h"
+#include "server/store/session_names.h"
+#include "spdlog/spdlog.h"
+
+namespace goodbuy::core {
+namespace {
+
+namespace v1 = ::goodbuy::analysis::v1;
+
+// Why a job was asked to stop.
+enum StopReason : int { kRun = 0, kCancel = 1, kRelease = 2 };
+
+std::string ToJson(const google::protobuf::Message& message) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = false;
+  auto status = google::protobuf::util::MessageToJsonString(message, &json,
+                                                            options);
+  return status.ok() ? json : "{}";
+}
+
+// The ProgressSink handed to an analysis: turns its progress into events.
+class SessionRun final : public analysis::ProgressSink {
+ public:
+  SessionRun(const JobOptions& options, store::SessionStore* sessions,
+             EventBroker* broker, const store::ClaimedSession& claimed,
+             std::shared_ptr<std::atomic<int>> stop)
+      : options_(options),
+        sessions_(sessions),
+        broker_(broker),
+        session_id_(claimed.session.session_id()),
+        attempt_(claimed.attempt),
+        stop_(std::move(stop)),
+        last_sequence_(claimed.session.last_sequence()),
+        progress_(claimed.session.progress_percentage()),
+        stage_(claimed.session.stage()),
+        last_flush_(absl::Now()),
+        stage_start_(absl::Now()) {}
+
+  bool Progress(int percent, std::string_view stage) override {
+    if (!Pace(stage)) return false;
+    if (std::clamp(percent, progress_, 99) == progress_ && stage == stage_) {
+      return true;  // nothing changed: no event
+    }
+    Emit(NextEvent(percent, stage), /*flush_now=*/false);
+    return !Stopped();
+  }
+
+  bool Partial(int percent, std::string_view stage,
+               v1::PartialResult partial) override {
+    if (!Pace(stage)) return false;
+    partial_json_.push_back(ToJson(partial));
+    v1::SessionEvent event = NextEvent(percent, stage);
+    *event.mutable_partial_result() = std::move(partial);
+    Emit(std::move(event), /*flush_now=*/true);
+    return !Stopped();
+  }
+
+  bool Stopped() const {
+    return stop_->load(std::memory_order_relaxed) != kRun;
+  }
+
+  // Writes what is buffered. Errors are logged: the terminal write carries
+  // the state that matters, and progress rows are best effort.
+  void Flush(bool with_partials) {
+    if (pending_.empty()) return;
+    store::ProgressUpdate update;
+    update.session_id = session_id_;
+    update.attempt = attempt_;
+    update.events = std::move(pending_);
+    pending_.clear();
+    update.progress_percentage = progress_;
+    update.stage = stage_;
+    update.last_sequence = last_sequence_;
+    if (with_partials) update.streaming_data_json = StreamingDataJson();
+    auto status = sessions_->RecordProgress(update);
+    if (!status.ok()) {
+      spdlog::warn("session {}: progress not persisted: {}", session_id_,
+                   status.ToString());
+    }
+    last_flush_ = absl::Now();
+  }
+
+  v1::SessionEvent Terminal(v1::SessionStatus status) {
+    v1::SessionEvent event;
+    event.set_session_id(session_id_);
+    event.set_sequence(++last_sequence_);
+    event.set_status(status);
+    event.set_progress_percentage(
+        status == v1::SESSION_STATUS_COMPLETED ? 100 : progress_);
+    event.set_stage(std::string(store::SessionStatusName(status)));
+    *event.mutable_event_time() = ToProtoTime(absl::Now());
+    return event;
+  }
+
+  std::string StreamingDataJson() const {
+    return absl::StrCat("[", absl::StrJoin(partial_json_, ","), "]");
+  }
+
+ private:
+  // Holds a stage for at least min_stage (demos, tests); false when stopped.
+  bool Pace(std::string_view stage) {
+    if (Stopped()) return false;
+    if (options_.min_stage <= absl::ZeroDuration() || stage == stage_) {
+      return true;
+    }
+    const absl::Time until = stage_start_ + options_.min_stage;
+    while (absl::Now() < until) {
+      if (Stopped()) return false;
+      absl::SleepFor(std::min(absl::Milliseconds(10), until - absl::Now()));
+    }
+    stage_start_ = absl::Now();
+    return !Stopped();
+  }
+
+  v1::SessionEvent NextEvent(int percent, std::string_view stage) {
+    v1::SessionEvent event;
+    event.set_session_id(session_id_);
+    event.set_sequence(++last_sequence_);
+    event.set_status(v1::SESSION_STATUS_RUNNING);
+    event.set_progress_percentage(std::clamp(percent, progress_, 99));
+    event.set_stage(std::string(stage));
+    *event.mutable_event_time() = ToProtoTime(absl::Now());
+    return event;
+  }
+
+  void Emit(v1::SessionEvent event, bool flush_now) {
+    progress_ = event.progress_percentage();
+    stage_ = event.stage();
+    broker_->Publish(event);
+    const bool partial = event.has_partial_result();
+    pending_.push_back(std::move(event));
+    if (flush_now || absl::Now() - last_flush_ >= options_.progress_flush) {
+      Flush(partial);
+    }
+  }
+
+  const JobOptions& options_;
+  store::SessionStore* const sessions_;
+  EventBroker* const broker_;
+  const std::string session_id_;
+  const int attempt_;
+  const std::shared_ptr<std::atomic<int>> stop_;
+  int64_t last_sequence_;
+  int progress_;
+  std::string stage_;
+  absl::Time last_flush_;
+  absl::Time stage_start_;
+  std::vector<v1::SessionEvent> pending_;
+  std::vector<std::string> partial_json_;
+};
+
+absl::StatusOr<v1::AnalysisResult> RunAnalysis(
+    v1::SessionType type, const analysis::AnalysisInput& input,
+    analysis::ProgressSink& sink) {
+  switch (type) {
+    case v1::SESSION_TYPE_HEALTH_ANALYSIS:
+      return analysis::AnalyzeHealth(input, sink);
+    case v1::SESSION_TYPE_VALUATION:
+      return analysis::AnalyzeValuation(input, sink);
+    case v1::SESSION_TYPE_FORECAST:
+      return analysis::AnalyzeForecast(input, sink);
+    default:
+      return absl::InvalidArgumentError("unknown session type");
+  }
+}
+
+// Retries a terminal write while the database is unavailable.
+absl::Status WriteTerminal(int attempts,
+                           const std::function<absl::Status()>& write) {
+  absl::Status status;
+  absl::Duration backoff = absl::Milliseconds(100);
+  for (int i = 0; i < attempts; ++i) {
+    status = write();
+    if (status.code() != absl::StatusCode::kUnavailable) return status;
+    absl::SleepFor(backoff);
+    backoff *= 2;
+  }
+  return status;
+}
+
+}  // namespace
+
+JobRunner::JobRunner(JobOptions options, store::SessionStore* sessions,
+                     store::BusinessStore* businesses, EventBroker* broker)
+    : options_(options),
+      sessions_(sessions),
+      businesses_(businesses),
+      broker_(broker) {}
+
+std::shared_ptr<std::atomic<int>> JobRunner::Register(
+    const std::string& session_id) {
+  auto stop = std::make_shared<std::atomic<int>>(kRun);
+  std::lock_guard<std::mutex> lock(mu_);
+  stops_[session_id] = stop;
+  return stop;
+}
+
+void JobRunner::Unregister(const std::string& session_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  stops_.erase(session_id);
+}
+
+bool JobRunner::Cancel(const std::string& session_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = stops_.find(session_id);
+  if (it == stops_.end()) return false;
+  it->second->store(kCancel);
+  return true;
+}
+
+void JobRunner::ReleaseAll() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [id, stop] : stops_) stop->store(kRelease);
+}
+
+int JobRunner::Running() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<int>(stops_.size());
+}
+
+void JobRunner::Run(const store::ClaimedSession& claimed) {
+  const v1::Session& session = claimed.session;
+  const std::string& id = session.session_id();
+  const absl::Time start = absl::Now();
+  auto stop = Register(id);
+  SessionRun run(options_, sessions_, broker_, claimed, stop);
+
+  absl::StatusOr<v1::AnalysisResult> result = [&]()
+      -> absl::StatusOr<v1::AnalysisResult> {
+    v1::FinancialHistory history;
+    if (claimed.inline_history.has_value()) {
+      history = *claimed.inline_history;
+    } else {
+      if (!run.Progress(1, "loading_history")) {
+        return absl::CancelledError("cancelled");
+      }
+      auto stored = businesses_->LoadHistory(session.business_id());
+      if (!stored.ok()) return stored.status();
+      history = *std::move(stored);
+    }
+    auto input = analysis::PrepareHistory(history, session.options());
+    if (!input.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the business's financial history cannot be analysed: ",
+          input.status().message()));
+    }
+    return RunAnalysis(session.session_type(), *input, run);
+  }();
+
+  const int64_t elapsed_ms = absl::ToInt64Milliseconds(absl::Now() - start);
+  if (result.ok()) {
+    run.Flush(/*with_partials=*/true);
+    store::Completion completion;
+    completion.session_id = id;
+    completion.attempt = claimed.attempt;
+    completion.result = *result;
+    completion.processing_time_ms = elapsed_ms;
+    completion.final_event = run.Terminal(v1::SESSION_STATUS_COMPLETED);
+    *completion.final_event.mutable_result() = *std::move(result);
+    completion.streaming_data_json = run.StreamingDataJson();
+    auto status = WriteTerminal(options_.terminal_write_attempts, [&] {
+      return sessions_->CompleteSession(completion);
+    });
+    if (status.ok()) {
+      broker_->Publish(completion.final_event);
+      spdlog::info("session {} completed in {} ms", id, elapsed_ms);
+      Unregister(id);
+      return;
+    }
+    spdlog::error("session {}: completion not persisted: {}", id,
+                  status.ToString());
+    if (status.code() == absl::StatusCode::kAborted) {
+      Unregister(id);  // another worker owns the session now
+      return;
+    }
+    // Fail the session rather than leave its watchers waiting.
+    result = absl::InternalError("the result could not be saved");
+  }
+  if (stop->load() == kRelease) {
+    run.Flush(/*with_partials=*/true);
+    auto status = sessions_->ReleaseSession(id, claimed.attempt);
+    spdlog::info("session {} released at shutdown: {}", id,
+                 status.ok() ? "back in the queue" : status.ToString());
+  } else {
+    run.Flush(/*with_partials=*/true);
+    const bool cancelled =
+        result.status().code() == absl::StatusCode::kCancelled;
+    store::Failure failure;
+    failure.session_id = id;
+    failure.attempt = claimed.attempt;
+    failure.status =
+        cancelled ? v1::SESSION_STATUS_CANCELLED : v1::SESSION_STATUS_FAILED;
+    failure.error = cancelled ? absl::CancelledError("session was cancelled")
+                              : result.status();
+    failure.processing_time_ms = elapsed_ms;
+    failure.final_event = run.Terminal(failure.status);
+    *failure.final_event.mutable_error() = ToRpcStatus(failure.error);
+    auto status = WriteTerminal(options_.terminal_write_attempts, [&] {
+      return sessions_->FinishUnsuccessfully(failure);
+    });
+    if (status.ok()) {
+      broker_->Publish(failure.final_event);
+      spdlog::info("session {} {}: {}", id,
+                   store::SessionStatusName(failure.status),
+                   std::string(failure.error.message()));
+    } else {
+      spdlog::error("session {}: terminal state not persisted: {}", id,
+                    status.ToString());
+    }
+  }
+  Unregister(id);
+}
+
+}  // namespace goodbuy::core

@@ -1,0 +1,345 @@
+#include "server/core/session_service.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "server/common/errors.h"
+#include "server/common/time_util.h"
+#include "server/core/page_token.h"
+#include "server/core/request_validation.h"
+#include "server/store/session_names.h"
+#include "spdlog/spdlog.h"
+
+namespace goodbuy::core {
+namespace {
+
+absl::Status Overloaded() {
+  return absl::UnavailableError(
+      "the server is overloaded or shutting down; retry shortly");
+}
+
+v1::SessionEvent EventTemplate(const std::string& session_id,
+                               v1::SessionStatus status, int progress,
+                               std::string stage) {
+  v1::SessionEvent event;
+  event.set_session_id(session_id);
+  event.set_status(status);
+  event.set_progress_percentage(progress);
+  event.set_stage(std::move(stage));
+  *event.mutable_event_time() = ToProtoTime(absl::Now());
+  return event;
+}
+
+}  // namespace
+
+SessionService::SessionService(ServiceOptions options,
+                               store::SessionStore* sessions,
+                               store::BusinessStore* businesses,
+                               ThreadPool* db_pool)
+    : options_(std::move(options)),
+      sessions_(sessions),
+      businesses_(businesses),
+      db_pool_(db_pool),
+      broker_(options_.channel_retention),
+      runner_(options_.job, sessions, businesses, &broker_),
+      jobs_("job", options_.job_threads,
+            static_cast<size_t>(options_.job_threads) * 4) {}
+
+SessionService::~SessionService() { Shutdown(absl::ZeroDuration()); }
+
+void SessionService::Start() {
+  timer_.RunAfter(options_.claim_interval, [this] { ClaimLoop(); });
+}
+
+void SessionService::Shutdown(absl::Duration grace) {
+  if (stopping_.exchange(true)) return;
+  const absl::Time deadline = absl::Now() + grace;
+  while (runner_.Running() > 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  runner_.ReleaseAll();
+  jobs_.Shutdown();
+  timer_.Shutdown();
+}
+
+bool SessionService::OnDb(std::function<void()> task) {
+  if (stopping_.load()) return false;
+  return db_pool_->Post(std::move(task));
+}
+
+bool SessionService::HasCapacity() const {
+  return !stopping_.load() &&
+         static_cast<int>(jobs_.Load()) + claiming_.load() <
+             options_.job_threads;
+}
+
+void SessionService::Create(const v1::CreateSessionRequest& request,
+                            Callback<v1::Session> done) {
+  if (auto status = ValidateCreate(request); !status.ok()) {
+    done(status);
+    return;
+  }
+  auto posted = OnDb([this, request, done] {
+    bool inserted = false;
+    auto session = CreateOnDb(request, &inserted);
+    const std::string id = session.ok() ? session->session_id() : "";
+    done(std::move(session));
+    if (inserted) ClaimAndRun(id);
+  });
+  if (!posted) done(Overloaded());
+}
+
+absl::StatusOr<v1::Session> SessionService::CreateOnDb(
+    const v1::CreateSessionRequest& request, bool* inserted) {
+  auto business = businesses_->GetBusiness(request.business_id());
+  if (business.status().code() == absl::StatusCode::kNotFound) {
+    return NotFoundField("business_id", absl::StrCat("business '",
+                                                     request.business_id(),
+                                                     "' does not exist"));
+  }
+  if (!business.ok()) return business.status();
+
+  std::string user_id = request.user_id();
+  if (user_id.empty()) {
+    user_id = business->owner_id;
+  } else {
+    auto exists = businesses_->UserExists(user_id);
+    if (!exists.ok()) return exists.status();
+    if (!*exists) {
+      return NotFoundField("user_id",
+                           absl::StrCat("user '", user_id, "' does not exist"));
+    }
+  }
+
+  const bool has_inline = request.history().periods_size() > 0;
+  const int needed = MinimumMonths(request.session_type());
+  if (!has_inline && business->stored_months < needed) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "business '", request.business_id(), "' has ",
+        business->stored_months, " months of stored financial history; this ",
+        "analysis needs at least ", needed,
+        " (send the history inline or load the business's monthly periods)"));
+  }
+
+  store::NewSession session;
+  session.request_id = request.request_id();
+  session.user_id = user_id;
+  session.business_id = request.business_id();
+  session.session_type = request.session_type();
+  session.options = request.options();
+  if (has_inline) session.inline_history = request.history();
+  session.created_event =
+      EventTemplate("", v1::SESSION_STATUS_PENDING, 0, "queued");
+  session.created_event.set_sequence(1);
+
+  auto created = sessions_->CreateSession(session);
+  if (!created.ok()) return created.status();
+  *inserted = created->inserted;
+  if (created->inserted) {
+    v1::SessionEvent first = session.created_event;
+    first.set_session_id(created->session.session_id());
+    broker_.Open(created->session.session_id(), {first});
+  }
+  return std::move(created->session);
+}
+
+void SessionService::ClaimAndRun(const std::string& session_id) {
+  if (!HasCapacity()) return;  // the claim loop will pick it up
+  ++claiming_;
+  auto claimed = sessions_->ClaimSession(
+      session_id, options_.replica_id, options_.lease,
+      EventTemplate(session_id, v1::SESSION_STATUS_RUNNING, 0, "started"));
+  if (!claimed.ok()) {
+    --claiming_;
+    if (claimed.status().code() != absl::StatusCode::kNotFound) {
+      spdlog::warn("claim of session {} failed: {}", session_id,
+                   claimed.status().ToString());
+    }
+    return;
+  }
+  // A session created elsewhere (or before a restart) gets its channel
+  // seeded from the table, so watchers here still see its whole history.
+  auto history = sessions_->ListEvents(session_id, 0);
+  broker_.Open(session_id, history.ok() ? *history
+                                        : std::vector<v1::SessionEvent>{});
+  broker_.Publish(claimed->claim_event);
+  auto job = std::make_shared<store::ClaimedSession>(*std::move(claimed));
+  const bool posted = jobs_.Post([this, job] { runner_.Run(*job); });
+  --claiming_;
+  if (!posted) {
+    auto status = sessions_->ReleaseSession(session_id, job->attempt);
+    spdlog::warn("session {} could not start here ({}); released",
+                 session_id, status.ok() ? "ok" : status.ToString());
+  }
+}
+
+void SessionService::ClaimLoop() {
+  if (stopping_.load()) return;
+  broker_.Sweep(absl::Now());
+  if (HasCapacity()) {
+    OnDb([this] {
+      const int room = options_.job_threads - static_cast<int>(jobs_.Load());
+      if (room <= 0) return;
+      auto ids = sessions_->FindClaimable(room);
+      if (!ids.ok()) {
+        spdlog::warn("looking for pending sessions failed: {}",
+                     ids.status().ToString());
+        return;
+      }
+      for (const auto& id : *ids) ClaimAndRun(id);
+    });
+  }
+  timer_.RunAfter(options_.claim_interval, [this] { ClaimLoop(); });
+}
+
+void SessionService::Get(const v1::GetSessionRequest& request,
+                         Callback<v1::Session> done) {
+  if (auto status = ValidateSessionId(request.session_id()); !status.ok()) {
+    done(status);
+    return;
+  }
+  if (!OnDb([this, id = request.session_id(), done] {
+        done(sessions_->GetSession(id));
+      })) {
+    done(Overloaded());
+  }
+}
+
+void SessionService::List(const v1::ListSessionsRequest& request,
+                          Callback<v1::ListSessionsResponse> done) {
+  if (auto status = ValidateList(request); !status.ok()) {
+    done(status);
+    return;
+  }
+  store::SessionFilter filter;
+  filter.status = request.status();
+  filter.session_type = request.session_type();
+  filter.business_id = request.business_id();
+  filter.user_id = request.user_id();
+  auto cursor = DecodePageToken(request.page_token(), filter);
+  if (!cursor.ok()) {
+    done(cursor.status());
+    return;
+  }
+  const int page_size =
+      request.page_size() == 0 ? kDefaultPageSize
+                               : std::min(request.page_size(), kMaxPageSize);
+  if (!OnDb([this, filter, page_size, after = *cursor, done] {
+        auto page = sessions_->ListSessions(filter, page_size, after);
+        if (!page.ok()) {
+          done(page.status());
+          return;
+        }
+        v1::ListSessionsResponse response;
+        for (auto& s : page->sessions) *response.add_sessions() = std::move(s);
+        if (page->next.has_value()) {
+          response.set_next_page_token(EncodePageToken(*page->next, filter));
+        }
+        done(std::move(response));
+      })) {
+    done(Overloaded());
+  }
+}
+
+void SessionService::Cancel(const v1::CancelSessionRequest& request,
+                            Callback<v1::Session> done) {
+  if (auto status = ValidateSessionId(request.session_id()); !status.ok()) {
+    done(status);
+    return;
+  }
+  if (request.reason().size() > 1024) {
+    done(InvalidField("reason", "must be at most 1024 characters"));
+    return;
+  }
+  auto posted = OnDb([this, request, done] {
+    const std::string& id = request.session_id();
+    v1::SessionEvent event = EventTemplate(
+        id, v1::SESSION_STATUS_CANCELLED, 0,
+        std::string(store::SessionStatusName(v1::SESSION_STATUS_CANCELLED)));
+    const std::string reason =
+        request.reason().empty() ? "cancelled by request" : request.reason();
+    *event.mutable_error() = ToRpcStatus(absl::CancelledError(reason));
+    auto outcome = sessions_->RequestCancel(id, reason, event);
+    if (!outcome.ok()) {
+      done(outcome.status());
+      return;
+    }
+    if (outcome->cancelled_event.has_value()) {
+      broker_.Publish(*outcome->cancelled_event);
+    } else {
+      runner_.Cancel(id);
+    }
+    done(std::move(outcome->session));
+  });
+  if (!posted) done(Overloaded());
+}
+
+void SessionService::Watch(const v1::WatchSessionRequest& request,
+                           std::shared_ptr<EventSink> sink) {
+  if (auto status = ValidateWatch(request); !status.ok()) {
+    sink->OnError(status);
+    return;
+  }
+  if (broker_.Subscribe(request.session_id(), request.after_sequence(),
+                        sink)) {
+    return;
+  }
+  if (!OnDb([this, id = request.session_id(),
+             after = request.after_sequence(), sink] {
+        WatchFromDb(id, after, sink, /*first=*/true);
+      })) {
+    sink->OnError(Overloaded());
+  }
+}
+
+void SessionService::Unwatch(const std::string& session_id,
+                             const EventSink* sink) {
+  broker_.Unsubscribe(session_id, sink);
+}
+
+// Runs on the DB pool: back-fills from the events table, then hands over to
+// the broker as soon as the session runs here, or polls until it ends.
+void SessionService::WatchFromDb(const std::string& session_id, int64_t after,
+                                 const std::shared_ptr<EventSink>& sink,
+                                 bool first) {
+  if (sink->Closed()) return;
+  if (first) {
+    auto session = sessions_->GetSession(session_id);
+    if (!session.ok()) {
+      sink->OnError(session.status());
+      return;
+    }
+    if (after > session->last_sequence()) {
+      sink->OnError(absl::OutOfRangeError(absl::StrCat(
+          "after_sequence ", after, " is beyond the session's last event (",
+          session->last_sequence(), ")")));
+      return;
+    }
+  }
+  if (broker_.Subscribe(session_id, after, sink)) return;
+  auto events = sessions_->ListEvents(session_id, after);
+  if (!events.ok()) {
+    sink->OnError(events.status());
+    return;
+  }
+  for (const auto& event : *events) {
+    sink->OnEvent(event);
+    after = event.sequence();
+    if (IsTerminalEvent(event)) return;
+  }
+  if (stopping_.load()) {
+    sink->OnError(absl::UnavailableError("the server is shutting down"));
+    return;
+  }
+  timer_.RunAfter(options_.watch_poll, [this, session_id, after, sink] {
+    if (!OnDb([this, session_id, after, sink] {
+          WatchFromDb(session_id, after, sink, /*first=*/false);
+        })) {
+      sink->OnError(Overloaded());
+    }
+  });
+}
+
+}  // namespace goodbuy::core

@@ -1,0 +1,103 @@
+// The orchestrator's domain service: creates sessions, claims and runs their
+// jobs, answers reads, cancels, and connects watchers to event streams. It
+// knows nothing of gRPC or SQL: the rpc layer adapts it, the store interfaces
+// persist for it.
+//
+// Threads: request methods may be called on any thread (gRPC's); they only
+// validate and queue work, never block. Database work runs on `db_pool`, jobs
+// on the service's own job pool; callbacks (`done`, EventSink calls) come
+// from those threads. Errors are canonical absl::Status codes with human
+// messages; INVALID_ARGUMENT carries BadRequest details; UNAVAILABLE when
+// the database is down or the server is shutting down.
+#ifndef GOODBUY_SERVER_CORE_SESSION_SERVICE_H_
+#define GOODBUY_SERVER_CORE_SESSION_SERVICE_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/core/event_broker.h"
+#include "server/core/executor.h"
+#include "server/core/job_runner.h"
+#include "server/store/business_store.h"
+#include "server/store/session_store.h"
+
+namespace goodbuy::core {
+
+struct ServiceOptions {
+  // Names this process in lease_owner.
+  std::string replica_id = "analysis-server";
+  // Jobs that run at once (default: cores).
+  int job_threads = 2;
+  // How long a claim holds a session before another worker may take it.
+  absl::Duration lease = absl::Seconds(60);
+  // How often idle capacity looks for pending sessions.
+  absl::Duration claim_interval = absl::Milliseconds(500);
+  // How often a watcher of a session not running here polls the events.
+  absl::Duration watch_poll = absl::Milliseconds(250);
+  // How long a finished session's events stay in memory for late watchers.
+  absl::Duration channel_retention = absl::Minutes(5);
+  JobOptions job;
+};
+
+class SessionService {
+ public:
+  template <typename T>
+  using Callback = std::function<void(absl::StatusOr<T>)>;
+
+  SessionService(ServiceOptions options, store::SessionStore* sessions,
+                 store::BusinessStore* businesses, ThreadPool* db_pool);
+  ~SessionService();
+
+  // Starts the claim loop. Call once before serving.
+  void Start();
+  // Stops claiming, lets running jobs finish for up to `grace`, then gives
+  // the rest back to the queue. Idempotent.
+  void Shutdown(absl::Duration grace);
+
+  void Create(const v1::CreateSessionRequest& request,
+              Callback<v1::Session> done);
+  void Get(const v1::GetSessionRequest& request, Callback<v1::Session> done);
+  void List(const v1::ListSessionsRequest& request,
+            Callback<v1::ListSessionsResponse> done);
+  void Cancel(const v1::CancelSessionRequest& request,
+              Callback<v1::Session> done);
+  // Delivers the session's events after request.after_sequence to `sink`,
+  // then live events until the terminal one; or one OnError.
+  void Watch(const v1::WatchSessionRequest& request,
+             std::shared_ptr<EventSink> sink);
+  void Unwatch(const std::string& session_id, const EventSink* sink);
+
+  EventBroker& broker() { return broker_; }
+  int RunningJobs() const { return runner_.Running(); }
+
+ private:
+  absl::StatusOr<v1::Session> CreateOnDb(const v1::CreateSessionRequest& request,
+                                         bool* inserted);
+  // Claims a pending session and starts its job here, if there is room.
+  void ClaimAndRun(const std::string& session_id);
+  void ClaimLoop();
+  void WatchFromDb(const std::string& session_id, int64_t after,
+                   const std::shared_ptr<EventSink>& sink, bool first);
+  bool HasCapacity() const;
+  // Runs `task` on the DB pool; false when the pool is full or stopping.
+  bool OnDb(std::function<void()> task);
+
+  const ServiceOptions options_;
+  store::SessionStore* const sessions_;
+  store::BusinessStore* const businesses_;
+  ThreadPool* const db_pool_;
+  EventBroker broker_;
+  JobRunner runner_;
+  ThreadPool jobs_;
+  Timer timer_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> claiming_{0};
+};
+
+}  // namespace goodbuy::core
+
+#endif  // GOODBUY_SERVER_CORE_SESSION_SERVICE_H_

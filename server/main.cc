@@ -1,0 +1,260 @@
+// analysis-server: wiring only. Flags and environment become options; the
+// pools, stores, services and the gRPC server are built here and torn down
+// in order on SIGINT/SIGTERM.
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "server/core/executor.h"
+#include "server/core/session_service.h"
+#include "server/rpc/analysis_service.h"
+#include "server/store/pg/migrator.h"
+#include "server/store/pg/pg_business_store.h"
+#include "server/store/pg/pg_pool.h"
+#include "server/store/pg/pg_session_store.h"
+#include "spdlog/spdlog.h"
+
+namespace {
+
+std::string EnvOr(const char* name, std::string fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : fallback;
+}
+
+int EnvIntOr(const char* name, int fallback) {
+  int value = 0;
+  return absl::SimpleAtoi(EnvOr(name, ""), &value) ? value : fallback;
+}
+
+int DefaultWorkers() {
+  const unsigned cores = std::thread::hardware_concurrency();
+  return cores == 0 ? 2 : static_cast<int>(cores);
+}
+
+std::string DefaultReplicaId() {
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  return absl::StrCat(host, "-", getpid());
+}
+
+}  // namespace
+
+ABSL_FLAG(std::string, listen, EnvOr("ANALYSIS_LISTEN", "127.0.0.1:50051"),
+          "address to serve gRPC on; port 0 picks a free port "
+          "(env ANALYSIS_LISTEN)");
+ABSL_FLAG(std::string, database_url, EnvOr("DATABASE_URL", ""),
+          "PostgreSQL connection URL (env DATABASE_URL)");
+ABSL_FLAG(int, workers, EnvIntOr("ANALYSIS_WORKERS", DefaultWorkers()),
+          "analysis jobs that run at once (env ANALYSIS_WORKERS; default: "
+          "cores)");
+ABSL_FLAG(int, db_threads, EnvIntOr("ANALYSIS_DB_THREADS", 4),
+          "database executor threads, one connection each "
+          "(env ANALYSIS_DB_THREADS)");
+ABSL_FLAG(std::string, sql_dir, EnvOr("ANALYSIS_SQL_DIR", GOODBUY_SQL_DIR),
+          "folder of migration files (env ANALYSIS_SQL_DIR)");
+ABSL_FLAG(std::string, replica_id,
+          EnvOr("ANALYSIS_REPLICA_ID", DefaultReplicaId()),
+          "name of this replica in session leases (env ANALYSIS_REPLICA_ID)");
+ABSL_FLAG(int, min_stage_ms, EnvIntOr("ANALYSIS_MIN_STAGE_MS", 0),
+          "hold each analysis stage at least this long, so demos can be "
+          "watched; 0 in production (env ANALYSIS_MIN_STAGE_MS)");
+ABSL_FLAG(int, shutdown_grace_s, EnvIntOr("ANALYSIS_SHUTDOWN_GRACE_S", 10),
+          "seconds running jobs get to finish on SIGTERM before their "
+          "sessions go back to the queue (env ANALYSIS_SHUTDOWN_GRACE_S)");
+ABSL_FLAG(std::string, port_file, "",
+          "write the bound port to this file once serving (for tests)");
+ABSL_FLAG(std::string, log_level, EnvOr("ANALYSIS_LOG_LEVEL", "info"),
+          "trace, debug, info, warn, error (env ANALYSIS_LOG_LEVEL)");
+
+namespace {
+
+constexpr char kUsage[] = R"(analysis-server: GoodBuy HQ analysis session orchestrator.
+
+Usage:
+  analysis-server serve   [--listen=127.0.0.1:50051] [--database_url=URL] [flags]
+  analysis-server migrate up      apply pending migrations from --sql_dir
+  analysis-server migrate status  list migrations and whether they are applied
+
+Serves goodbuy.analysis.v1.AnalysisService, grpc.health.v1.Health and server
+reflection. DATABASE_URL (or --database_url) names the PostgreSQL database,
+e.g. postgresql://postgres@127.0.0.1:5432/goodbuy. Try --helpfull for flags.)";
+
+// "postgresql://user:secret@host/db" -> "host/db": never print credentials.
+std::string DescribeUrl(const std::string& url) {
+  std::string rest = url;
+  if (auto scheme = rest.find("://"); scheme != std::string::npos) {
+    rest = rest.substr(scheme + 3);
+  }
+  if (auto at = rest.rfind('@'); at != std::string::npos) {
+    rest = rest.substr(at + 1);
+  }
+  return rest.substr(0, rest.find('?'));
+}
+
+int Fail(const std::string& message) {
+  std::cerr << "analysis-server: " << message << "\n";
+  return 1;
+}
+
+int Migrate(const std::vector<char*>& args) {
+  const std::string url = absl::GetFlag(FLAGS_database_url);
+  if (url.empty()) {
+    return Fail("no database: set DATABASE_URL or --database_url");
+  }
+  const std::string verb = args.size() > 2 ? args[2] : "";
+  goodbuy::store::pg::Migrator migrator(url, absl::GetFlag(FLAGS_sql_dir));
+  if (verb == "up") {
+    auto applied = migrator.Up(
+        [](const std::string& line) { std::cout << line << std::endl; });
+    if (!applied.ok()) {
+      return Fail(absl::StrCat("migrate up on ", DescribeUrl(url), ": ",
+                               applied.status().message()));
+    }
+    std::cout << (*applied == 0 ? "database is up to date"
+                                : absl::StrCat("applied ", *applied,
+                                               " migration(s)"))
+              << std::endl;
+    return 0;
+  }
+  if (verb == "status") {
+    auto states = migrator.Status();
+    if (!states.ok()) {
+      return Fail(absl::StrCat("migrate status on ", DescribeUrl(url), ": ",
+                               states.status().message()));
+    }
+    int pending = 0;
+    for (const auto& s : *states) {
+      std::string state = s.applied ? absl::StrCat("applied ", s.applied_at)
+                                    : "pending";
+      if (s.edited) state += "  EDITED SINCE APPLIED";
+      pending += s.applied ? 0 : 1;
+      std::printf("%s  %-20s %s\n", s.file.version.c_str(),
+                  s.file.name.c_str(), state.c_str());
+    }
+    std::printf("%d pending\n", pending);
+    return 0;
+  }
+  return Fail(absl::StrCat("unknown migrate command '", verb,
+                           "' (expected up or status)"));
+}
+
+int Serve() {
+  const std::string url = absl::GetFlag(FLAGS_database_url);
+  if (url.empty()) {
+    return Fail("no database: set DATABASE_URL or --database_url");
+  }
+  const int workers = absl::GetFlag(FLAGS_workers);
+  const int db_threads = absl::GetFlag(FLAGS_db_threads);
+  if (workers < 1 || db_threads < 1) {
+    return Fail("--workers and --db_threads must be at least 1");
+  }
+
+  // Signals are taken by sigwait() below; block them before any thread
+  // starts so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  goodbuy::store::pg::PgPool pool({url, db_threads});
+  goodbuy::store::pg::PgSessionStore sessions(&pool);
+  goodbuy::store::pg::PgBusinessStore businesses(&pool);
+  if (auto status = pool.CheckConnection(); !status.ok()) {
+    return Fail(absl::StrCat("cannot reach the database at ", DescribeUrl(url),
+                             ": ", status.message()));
+  }
+  goodbuy::store::pg::Migrator migrator(url, absl::GetFlag(FLAGS_sql_dir));
+  if (auto states = migrator.Status(); states.ok()) {
+    for (const auto& s : *states) {
+      if (!s.applied) {
+        return Fail(absl::StrCat("the database is not migrated (",
+                                 s.file.version, "_", s.file.name,
+                                 " is pending); run `analysis-server "
+                                 "migrate up`"));
+      }
+    }
+  } else {
+    return Fail(std::string(states.status().message()));
+  }
+
+  goodbuy::core::ThreadPool db_pool("db", db_threads, 10000);
+
+  goodbuy::core::ServiceOptions options;
+  options.replica_id = absl::GetFlag(FLAGS_replica_id);
+  options.job_threads = workers;
+  options.job.min_stage = absl::Milliseconds(absl::GetFlag(FLAGS_min_stage_ms));
+  goodbuy::core::SessionService service(options, &sessions, &businesses,
+                                        &db_pool);
+  goodbuy::rpc::AnalysisServiceImpl api(&service);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen),
+                           grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&api);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) {
+    return Fail(absl::StrCat("cannot listen on ", absl::GetFlag(FLAGS_listen)));
+  }
+  service.Start();
+  auto* health = server->GetHealthCheckService();
+  health->SetServingStatus(true);
+
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  const std::string host = listen.substr(0, listen.rfind(':'));
+  spdlog::info("listening on {}:{} (workers={}, db_threads={}, database={})",
+               host, port, workers, db_threads, DescribeUrl(url));
+  if (const std::string path = absl::GetFlag(FLAGS_port_file); !path.empty()) {
+    const std::string tmp = path + ".tmp";
+    std::ofstream(tmp) << port << "\n";
+    std::rename(tmp.c_str(), path.c_str());
+  }
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  spdlog::info("received {}, shutting down", strsignal(signal_number));
+  health->SetServingStatus(false);
+  service.Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_s)));
+  api.CloseStreams();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  db_pool.Shutdown();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(kUsage);
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  spdlog::set_level(spdlog::level::from_str(absl::GetFlag(FLAGS_log_level)));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  setenv("PGCONNECT_TIMEOUT", "5", /*overwrite=*/0);
+  const std::string command = args.size() > 1 ? args[1] : "";
+  if (command == "serve") return Serve();
+  if (command == "migrate") return Migrate(args);
+  std::cerr << kUsage << "\n";
+  return command.empty() ? 2 : Fail(absl::StrCat("unknown command '", command,
+                                                  "'"));
+}

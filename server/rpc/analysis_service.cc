@@ -1,0 +1,80 @@
+#include "server/rpc/analysis_service.h"
+
+#include <utility>
+
+#include "server/rpc/status_mapping.h"
+
+namespace goodbuy::rpc {
+namespace {
+
+// Finishes a unary call from a core callback, copying the value into the
+// response gRPC owns.
+template <typename T>
+core::SessionService::Callback<T> Finisher(grpc::ServerUnaryReactor* reactor,
+                                           T* response) {
+  return [reactor, response](absl::StatusOr<T> result) {
+    if (result.ok()) *response = *std::move(result);
+    reactor->Finish(ToGrpcStatus(result.status()));
+  };
+}
+
+}  // namespace
+
+AnalysisServiceImpl::AnalysisServiceImpl(core::SessionService* service)
+    : service_(service) {}
+
+grpc::ServerUnaryReactor* AnalysisServiceImpl::CreateSession(
+    grpc::CallbackServerContext* context,
+    const v1::CreateSessionRequest* request, v1::Session* response) {
+  auto* reactor = context->DefaultReactor();
+  service_->Create(*request, Finisher(reactor, response));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AnalysisServiceImpl::GetSession(
+    grpc::CallbackServerContext* context, const v1::GetSessionRequest* request,
+    v1::Session* response) {
+  auto* reactor = context->DefaultReactor();
+  service_->Get(*request, Finisher(reactor, response));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AnalysisServiceImpl::ListSessions(
+    grpc::CallbackServerContext* context,
+    const v1::ListSessionsRequest* request,
+    v1::ListSessionsResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  service_->List(*request, Finisher(reactor, response));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AnalysisServiceImpl::CancelSession(
+    grpc::CallbackServerContext* context,
+    const v1::CancelSessionRequest* request, v1::Session* response) {
+  auto* reactor = context->DefaultReactor();
+  service_->Cancel(*request, Finisher(reactor, response));
+  return reactor;
+}
+
+grpc::ServerWriteReactor<v1::SessionEvent>* AnalysisServiceImpl::WatchSession(
+    grpc::CallbackServerContext* /*context*/,
+    const v1::WatchSessionRequest* request) {
+  auto* stream = new EventStream(service_, &streams_);
+  stream->Watch(*request);
+  return stream;
+}
+
+grpc::ServerWriteReactor<v1::SessionEvent>* AnalysisServiceImpl::RunSession(
+    grpc::CallbackServerContext* /*context*/,
+    const v1::RunSessionRequest* request) {
+  auto* stream = new EventStream(service_, &streams_);
+  stream->Run(*request);
+  return stream;
+}
+
+void AnalysisServiceImpl::CloseStreams() {
+  streams_.CloseAll(absl::UnavailableError(
+      "the server is shutting down; resume the watch with after_sequence"));
+}
+
+}  // namespace goodbuy::rpc

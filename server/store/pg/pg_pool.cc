@@ -1,0 +1,73 @@
+#include "server/store/pg/pg_pool.h"
+
+#include <pqxx/pqxx>
+
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace goodbuy::store::pg {
+
+PgPool::PgPool(PgPoolOptions options) : options_(std::move(options)) {}
+
+void PgPool::Prepare(std::string name, std::string sql) {
+  std::lock_guard<std::mutex> lock(mu_);
+  statements_[std::move(name)] = std::move(sql);
+  idle_.clear();  // reopened with every statement prepared
+}
+
+absl::Status PgPool::CheckConnection() {
+  return With("connect to the database",
+              [](pqxx::connection&) { return absl::OkStatus(); });
+}
+
+void PgPool::Setup(pqxx::connection& conn) {
+  pqxx::nontransaction tx(conn);
+  tx.exec(absl::StrCat(
+      "SET TIME ZONE 'UTC'; SET statement_timeout = ",
+      absl::ToInt64Milliseconds(options_.statement_timeout),
+      "; SET application_name = ", tx.quote(options_.application_name)));
+  tx.commit();
+  std::map<std::string, std::string> statements;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    statements = statements_;
+  }
+  for (const auto& [name, sql] : statements) conn.prepare(name, sql);
+}
+
+absl::StatusOr<PgPool::Lease> PgPool::Acquire(const char* what) {
+  Lease lease;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] {
+      return !idle_.empty() || lent_ < options_.size;
+    });
+    if (!idle_.empty()) {
+      lease.conn = std::move(idle_.back());
+      idle_.pop_back();
+    }
+    ++lent_;
+  }
+  if (lease.conn && lease.conn->is_open()) return lease;
+  try {
+    lease.conn = std::make_unique<pqxx::connection>(options_.url);
+    Setup(*lease.conn);
+    return lease;
+  } catch (...) {
+    Release(Lease{}, /*broken=*/true);
+    return CurrentExceptionToStatus(what);
+  }
+}
+
+void PgPool::Release(Lease lease, bool broken) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    --lent_;
+    if (!broken && lease.conn) idle_.push_back(std::move(lease.conn));
+  }
+  cv_.notify_one();
+}
+
+}  // namespace goodbuy::store::pg

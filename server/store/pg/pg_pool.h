@@ -1,0 +1,86 @@
+// A fixed set of PostgreSQL connections, one in use per thread at a time.
+//
+// A libpqxx connection is not thread-safe, so With() lends one connection
+// exclusively to the calling thread for the duration of `fn` (waiting if all
+// are lent — size the pool to the DB executor's threads and it never waits).
+// Connections are opened lazily, set to UTC, a statement timeout and an
+// application name, have the registered statements prepared, and are
+// reopened after they break. Exceptions thrown by `fn` become absl::Status
+// through CurrentExceptionToStatus; a broken connection is UNAVAILABLE.
+#ifndef GOODBUY_SERVER_STORE_PG_PG_POOL_H_
+#define GOODBUY_SERVER_STORE_PG_PG_POOL_H_
+
+
+#include <condition_variable>
+
+#include <pqxx/pqxx>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/store/pg/pg_errors.h"
+
+namespace goodbuy::store::pg {
+
+struct PgPoolOptions {
+  std::string url;
+  int size = 4;
+  absl::Duration statement_timeout = absl::Seconds(30);
+  std::string application_name = "analysis-server";
+};
+
+class PgPool {
+ public:
+  explicit PgPool(PgPoolOptions options);
+  PgPool(const PgPool&) = delete;
+  PgPool& operator=(const PgPool&) = delete;
+
+  // Registers a statement prepared on every connection (call before use).
+  void Prepare(std::string name, std::string sql);
+  // Opens one connection now: a clear error at start-up beats one per call.
+  absl::Status CheckConnection();
+
+  // Runs fn(pqxx::connection&) -> absl::Status or absl::StatusOr<T>.
+  template <typename Fn>
+  auto With(const char* what, Fn&& fn) -> decltype(fn(
+      std::declval<pqxx::connection&>())) {
+    auto lease = Acquire(what);
+    if (!lease.ok()) return lease.status();
+    try {
+      auto result = fn(*lease->conn);
+      Release(std::move(*lease), /*broken=*/false);
+      return result;
+    } catch (...) {
+      const bool broken = !lease->conn->is_open();
+      Release(std::move(*lease), broken);
+      return CurrentExceptionToStatus(what);
+    }
+  }
+
+  const PgPoolOptions& options() const { return options_; }
+
+ private:
+  struct Lease {
+    std::unique_ptr<pqxx::connection> conn;
+  };
+  absl::StatusOr<Lease> Acquire(const char* what);
+  void Release(Lease lease, bool broken);
+  void Setup(pqxx::connection& conn);
+
+  const PgPoolOptions options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<pqxx::connection>> idle_ ABSL_GUARDED_BY(mu_);
+  int lent_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, std::string> statements_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace goodbuy::store::pg
+
+#endif  // GOODBUY_SERVER_STORE_PG_PG_POOL_H_

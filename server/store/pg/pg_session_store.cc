@@ -1,0 +1,511 @@
+#include "server/store/pg/pg_session_store.h"
+
+#include <pqxx/pqxx>
+
+#include <google/protobuf/util/json_util.h>
+
+
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "server/common/errors.h"
+#include "server/store/session_names.h"
+
+namespace goodbuy::store::pg {
+namespace {
+
+// Columns every session read selects, in the order RowToSession expects.
+constexpr char kColumns[] =
+    "id, user_id, business_id, session_type, status, progress_percentage, "
+    "results::text AS results, confidence_score, processing_time_ms, "
+    "(extract(epoch FROM created_at) * 1000000)::bigint AS created_us, "
+    "(extract(epoch FROM completed_at) * 1000000)::bigint AS completed_us, "
+    "request_id, last_sequence, options::text AS options, stage, error_code, "
+    "error_message, attempt, inline_history::text AS inline_history";
+
+const char* NullIfEmpty(const std::string& s) {
+  return s.empty() ? nullptr : s.c_str();
+}
+
+std::string ToJson(const google::protobuf::Message& message) {
+  std::string json;
+  auto status = google::protobuf::util::MessageToJsonString(message, &json);
+  return status.ok() ? json : "{}";
+}
+
+template <typename T>
+bool FromJson(const pqxx::field& field, T* out) {
+  if (field.is_null()) return false;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  return google::protobuf::util::JsonStringToMessage(field.c_str(), out,
+                                                     options)
+      .ok();
+}
+
+google::protobuf::Timestamp MicrosToTimestamp(int64_t micros) {
+  google::protobuf::Timestamp ts;
+  ts.set_seconds(micros / 1000000);
+  ts.set_nanos(static_cast<int32_t>((micros % 1000000) * 1000));
+  return ts;
+}
+
+v1::Session RowToSession(const pqxx::row& row) {
+  v1::Session s;
+  s.set_session_id(row["id"].c_str());
+  s.set_user_id(row["user_id"].c_str());
+  s.set_business_id(row["business_id"].c_str());
+  s.set_session_type(
+      ParseSessionType(row["session_type"].c_str())
+          .value_or(v1::SESSION_TYPE_UNSPECIFIED));
+  s.set_status(ParseSessionStatus(row["status"].c_str())
+                   .value_or(v1::SESSION_STATUS_UNSPECIFIED));
+  s.set_progress_percentage(row["progress_percentage"].as<int>(0));
+  FromJson(row["results"], s.mutable_result());
+  s.set_confidence_score(row["confidence_score"].as<int>(0));
+  s.set_processing_time_ms(row["processing_time_ms"].as<int64_t>(0));
+  *s.mutable_create_time() =
+      MicrosToTimestamp(row["created_us"].as<int64_t>(0));
+  if (!row["completed_us"].is_null()) {
+    *s.mutable_complete_time() =
+        MicrosToTimestamp(row["completed_us"].as<int64_t>());
+  }
+  if (!row["request_id"].is_null()) s.set_request_id(row["request_id"].c_str());
+  s.set_last_sequence(row["last_sequence"].as<int64_t>(0));
+  FromJson(row["options"], s.mutable_options());
+  if (!row["stage"].is_null()) s.set_stage(row["stage"].c_str());
+  if (!row["error_code"].is_null()) {
+    s.mutable_error()->set_code(row["error_code"].as<int>());
+    s.mutable_error()->set_message(row["error_message"].as<std::string>(""));
+  }
+  return s;
+}
+
+std::string EventKind(const v1::SessionEvent& event) {
+  switch (event.status()) {
+    case v1::SESSION_STATUS_COMPLETED:
+    case v1::SESSION_STATUS_FAILED:
+    case v1::SESSION_STATUS_CANCELLED:
+      return std::string(SessionStatusName(event.status()));
+    default:
+      break;
+  }
+  if (event.has_partial_result()) return "partial";
+  if (event.has_heartbeat()) return "heartbeat";
+  return "progress";
+}
+
+void InsertEvent(pqxx::work& tx, const v1::SessionEvent& event) {
+  tx.exec_prepared("insert_event", event.session_id(), event.sequence(),
+                   EventKind(event),
+                   std::string(SessionStatusName(event.status())),
+                   event.progress_percentage(), event.stage(),
+                   absl::Base64Escape(event.SerializeAsString()));
+}
+
+absl::Status StaleAttempt(const std::string& id) {
+  return absl::AbortedError(absl::StrCat(
+      "session ", id, " is no longer held by this worker (lease lost)"));
+}
+
+// The application's tables, written in the completing transaction.
+void WriteBack(pqxx::work& tx, const pqxx::row& session,
+               const Completion& completion) {
+  const std::string business_id = session["business_id"].c_str();
+  const std::string user_id = session["user_id"].c_str();
+  const v1::AnalysisResult& result = completion.result;
+  if (result.has_health()) {
+    const auto& h = result.health();
+    std::string trajectory = v1::Trajectory_Name(h.trajectory());
+    trajectory = trajectory.substr(std::string("TRAJECTORY_").size());
+    if (trajectory == "UNSPECIFIED") trajectory = "STABLE";
+    tx.exec_prepared("insert_health_metrics", business_id, h.overall_score(),
+                     h.growth_score(), h.operational_score(),
+                     h.financial_score(), h.sale_readiness_score(),
+                     h.confidence_level(), trajectory,
+                     absl::StrCat("{\"source\":\"ai_analysis_sessions\","
+                                  "\"session_id\":\"",
+                                  completion.session_id, "\"}"),
+                     ToJson(h));
+  } else if (result.has_forecast()) {
+    const auto& f = result.forecast();
+    int period = 0;
+    for (const auto& point : f.points()) {
+      tx.exec_prepared("insert_forecast_result", business_id, ++period,
+                       point.value(), point.lower_95(), point.upper_95(),
+                       result.confidence_score(),
+                       f.model_used().substr(0, 50));
+    }
+  }
+  tx.exec_prepared("insert_usage", user_id,
+                   absl::StrCat("{\"session_id\":\"", completion.session_id,
+                                "\",\"session_type\":\"",
+                                session["session_type"].c_str(), "\"}"));
+}
+
+}  // namespace
+
+PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
+  pool_->Prepare("insert_session", absl::StrCat(
+      "INSERT INTO ai_analysis_sessions (user_id, business_id, session_type, "
+      "status, progress_percentage, request_id, options, stage, last_sequence, "
+      "history_source, inline_history, created_at, updated_at) "
+      "VALUES ($1, $2, $3, 'pending', 0, $4, $5::jsonb, 'queued', 1, $6, "
+      "$7::jsonb, now(), now()) "
+      "ON CONFLICT (request_id) WHERE request_id IS NOT NULL DO NOTHING "
+      "RETURNING ", kColumns));
+  pool_->Prepare("session_by_request_id",
+                 absl::StrCat("SELECT ", kColumns,
+                              " FROM ai_analysis_sessions WHERE request_id = $1"));
+  pool_->Prepare("session_by_id",
+                 absl::StrCat("SELECT ", kColumns,
+                              " FROM ai_analysis_sessions WHERE id = $1"));
+  pool_->Prepare("session_for_update",
+                 absl::StrCat("SELECT ", kColumns,
+                              " FROM ai_analysis_sessions WHERE id = $1 "
+                              "FOR UPDATE"));
+  pool_->Prepare(
+      "list_sessions",
+      absl::StrCat(
+          "SELECT ", kColumns,
+          " FROM ai_analysis_sessions WHERE ($1 = '' OR status = $1) "
+          "AND ($2 = '' OR session_type = $2) "
+          "AND ($3 = '' OR business_id = $3) AND ($4 = '' OR user_id = $4) "
+          "AND (NOT $5 OR (created_at, id) < ('epoch'::timestamp + $6::bigint "
+          "* interval '1 microsecond', $7)) "
+          "ORDER BY created_at DESC, id DESC LIMIT $8"));
+  pool_->Prepare("insert_event",
+                 "INSERT INTO session_events (session_id, sequence, kind, "
+                 "status, progress_percentage, stage, event, created_at) "
+                 "VALUES ($1, $2, $3, $4, $5, $6, decode($7, 'base64'), now())");
+  pool_->Prepare("list_events",
+                 "SELECT translate(encode(event, 'base64'), E'\\n', '') AS event "
+                 "FROM session_events "
+                 "WHERE session_id = $1 AND sequence > $2 ORDER BY sequence");
+  pool_->Prepare(
+      "claim_session",
+      absl::StrCat(
+          "UPDATE ai_analysis_sessions SET status = 'running', "
+          "attempt = attempt + 1, lease_owner = $2, lease_expires_at = now() + "
+          "$3::bigint * interval '1 millisecond', started_at = "
+          "coalesce(started_at, now()), updated_at = now(), stage = 'started', "
+          "last_sequence = last_sequence + 1 WHERE id = (SELECT id FROM "
+          "ai_analysis_sessions WHERE id = $1 AND status = 'pending' FOR UPDATE "
+          "SKIP LOCKED) RETURNING ",
+          kColumns));
+  pool_->Prepare("find_claimable",
+                 "SELECT id FROM ai_analysis_sessions WHERE status = 'pending' "
+                 "ORDER BY created_at LIMIT $1");
+  pool_->Prepare(
+      "cancel_pending",
+      "UPDATE ai_analysis_sessions SET status = 'cancelled', "
+      "cancel_requested = true, completed_at = now(), updated_at = now(), "
+      "error_code = 1, error_message = $2, stage = 'cancelled', "
+      "last_sequence = last_sequence + 1 WHERE id = $1 RETURNING last_sequence");
+  pool_->Prepare("cancel_running",
+                 "UPDATE ai_analysis_sessions SET cancel_requested = true, "
+                 "updated_at = now() WHERE id = $1");
+  pool_->Prepare("release_session",
+                 "UPDATE ai_analysis_sessions SET status = 'pending', "
+                 "lease_owner = NULL, lease_expires_at = NULL, updated_at = "
+                 "now() WHERE id = $1 AND attempt = $2 AND status = 'running'");
+  pool_->Prepare(
+      "record_progress",
+      "UPDATE ai_analysis_sessions SET progress_percentage = "
+      "greatest(progress_percentage, $3), stage = $4, last_sequence = "
+      "greatest(last_sequence, $5), streaming_data = coalesce($6::json, "
+      "streaming_data), updated_at = now() WHERE id = $1 AND attempt = $2 AND "
+      "status = 'running'");
+  pool_->Prepare(
+      "complete_session",
+      "UPDATE ai_analysis_sessions SET status = 'completed', "
+      "progress_percentage = 100, stage = 'completed', results = $3::json, "
+      "confidence_score = $4, processing_time_ms = $5, completed_at = now(), "
+      "updated_at = now(), last_sequence = $6, streaming_data = $7::json, "
+      "lease_owner = NULL, lease_expires_at = NULL WHERE id = $1 AND "
+      "attempt = $2 AND status = 'running' RETURNING user_id, business_id, "
+      "session_type");
+  pool_->Prepare(
+      "finish_session",
+      "UPDATE ai_analysis_sessions SET status = $3, stage = $3, error_code = "
+      "$4, error_message = $5, processing_time_ms = $6, completed_at = now(), "
+      "updated_at = now(), last_sequence = $7, lease_owner = NULL, "
+      "lease_expires_at = NULL WHERE id = $1 AND attempt = $2 AND status IN "
+      "('pending', 'running')");
+  pool_->Prepare(
+      "insert_health_metrics",
+      "INSERT INTO health_metrics (id, business_id, overall_score, "
+      "growth_score, operational_score, financial_score, sale_readiness_score, "
+      "confidence_level, trajectory, calculated_at, data_sources, "
+      "calculation_metadata, created_at, updated_at) VALUES "
+      "(gen_random_uuid()::text, $1, $2, $3, $4, $5, $6, $7, $8, now(), "
+      "$9::jsonb, $10::jsonb, now(), now())");
+  pool_->Prepare(
+      "insert_forecast_result",
+      "INSERT INTO forecast_results (id, business_id, forecast_type, "
+      "forecast_period, predicted_value, confidence_interval_lower, "
+      "confidence_interval_upper, confidence_score, model_used, created_at, "
+      "updated_at) VALUES (gen_random_uuid()::text, $1, 'REVENUE', $2, "
+      "round($3::numeric, 2), round($4::numeric, 2), round($5::numeric, 2), "
+      "$6, $7, now(), now())");
+  pool_->Prepare(
+      "insert_usage",
+      "INSERT INTO usage_metrics (user_id, subscription_id, metric_type, "
+      "count, metadata, created_at, date) VALUES ($1::varchar, (SELECT id "
+      "FROM user_subscriptions WHERE user_id = $1::varchar AND status = 'active' ORDER BY "
+      "created_at DESC LIMIT 1), 'ai_analysis', 1, $2::json, now(), "
+      "CURRENT_DATE)");
+}
+
+absl::StatusOr<CreatedSession> PgSessionStore::CreateSession(
+    const NewSession& session) {
+  return pool_->With(
+      "create session",
+      [&](pqxx::connection& conn) -> absl::StatusOr<CreatedSession> {
+        pqxx::work tx(conn);
+        const std::string history_json =
+            session.inline_history ? ToJson(*session.inline_history) : "";
+        pqxx::result r = tx.exec_prepared(
+            "insert_session", session.user_id, session.business_id,
+            std::string(SessionTypeName(session.session_type)),
+            NullIfEmpty(session.request_id), ToJson(session.options),
+            session.inline_history ? "inline" : "stored",
+            NullIfEmpty(history_json));
+        CreatedSession out;
+        if (r.empty()) {
+          // An earlier request with this request_id won: return its row if
+          // it asked for the same thing.
+          pqxx::result existing =
+              tx.exec_prepared("session_by_request_id", session.request_id);
+          if (existing.empty()) {
+            return absl::AbortedError("create session: concurrent conflict");
+          }
+          out.session = RowToSession(existing[0]);
+          if (out.session.business_id() != session.business_id ||
+              out.session.session_type() != session.session_type) {
+            return absl::AlreadyExistsError(absl::StrCat(
+                "request_id '", session.request_id,
+                "' was already used for a different session (",
+                out.session.session_id(), ")"));
+          }
+          tx.commit();
+          return out;
+        }
+        out.session = RowToSession(r[0]);
+        out.inserted = true;
+        v1::SessionEvent event = session.created_event;
+        event.set_session_id(out.session.session_id());
+        InsertEvent(tx, event);
+        tx.commit();
+        return out;
+      });
+}
+
+absl::StatusOr<v1::Session> PgSessionStore::GetSession(
+    const std::string& session_id) {
+  return pool_->With("get session",
+                     [&](pqxx::connection& conn) -> absl::StatusOr<v1::Session> {
+                       pqxx::read_transaction tx(conn);
+                       pqxx::result r =
+                           tx.exec_prepared("session_by_id", session_id);
+                       if (r.empty()) {
+                         return absl::NotFoundError(absl::StrCat(
+                             "session '", session_id, "' does not exist"));
+                       }
+                       return RowToSession(r[0]);
+                     });
+}
+
+absl::StatusOr<SessionPage> PgSessionStore::ListSessions(
+    const SessionFilter& filter, int page_size,
+    const std::optional<ListCursor>& after) {
+  return pool_->With(
+      "list sessions", [&](pqxx::connection& conn) -> absl::StatusOr<SessionPage> {
+        pqxx::read_transaction tx(conn);
+        pqxx::result r = tx.exec_prepared(
+            "list_sessions", std::string(SessionStatusName(filter.status)),
+            std::string(SessionTypeName(filter.session_type)),
+            filter.business_id, filter.user_id, after.has_value(),
+            after ? absl::ToUnixMicros(after->create_time) : int64_t{0},
+            after ? after->session_id : std::string(), page_size + 1);
+        SessionPage page;
+        for (int i = 0; i < static_cast<int>(r.size()) && i < page_size; ++i) {
+          page.sessions.push_back(RowToSession(r[i]));
+        }
+        if (static_cast<int>(r.size()) > page_size && !page.sessions.empty()) {
+          const auto& last = r[page_size - 1];
+          page.next = ListCursor{
+              absl::FromUnixMicros(last["created_us"].as<int64_t>()),
+              last["id"].c_str()};
+        }
+        return page;
+      });
+}
+
+absl::StatusOr<ClaimedSession> PgSessionStore::ClaimSession(
+    const std::string& session_id, const std::string& owner,
+    absl::Duration lease, const v1::SessionEvent& running_event) {
+  return pool_->With(
+      "claim session",
+      [&](pqxx::connection& conn) -> absl::StatusOr<ClaimedSession> {
+        pqxx::work tx(conn);
+        pqxx::result r = tx.exec_prepared("claim_session", session_id, owner,
+                                          absl::ToInt64Milliseconds(lease));
+        if (r.empty()) {
+          return absl::NotFoundError(
+              absl::StrCat("session '", session_id, "' is not pending"));
+        }
+        ClaimedSession claimed;
+        claimed.session = RowToSession(r[0]);
+        claimed.attempt = r[0]["attempt"].as<int>();
+        v1::FinancialHistory history;
+        if (FromJson(r[0]["inline_history"], &history)) {
+          claimed.inline_history = std::move(history);
+        }
+        claimed.claim_event = running_event;
+        claimed.claim_event.set_sequence(claimed.session.last_sequence());
+        claimed.claim_event.set_progress_percentage(
+            claimed.session.progress_percentage());
+        InsertEvent(tx, claimed.claim_event);
+        tx.commit();
+        return claimed;
+      });
+}
+
+absl::StatusOr<std::vector<std::string>> PgSessionStore::FindClaimable(
+    int limit) {
+  return pool_->With(
+      "find pending sessions",
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<std::string>> {
+        pqxx::read_transaction tx(conn);
+        std::vector<std::string> ids;
+        for (const auto& row : tx.exec_prepared("find_claimable", limit)) {
+          ids.emplace_back(row[0].c_str());
+        }
+        return ids;
+      });
+}
+
+absl::StatusOr<CancelOutcome> PgSessionStore::RequestCancel(
+    const std::string& session_id, const std::string& reason,
+    const v1::SessionEvent& cancelled_event) {
+  return pool_->With(
+      "cancel session",
+      [&](pqxx::connection& conn) -> absl::StatusOr<CancelOutcome> {
+        pqxx::work tx(conn);
+        pqxx::result r = tx.exec_prepared("session_for_update", session_id);
+        if (r.empty()) {
+          return absl::NotFoundError(
+              absl::StrCat("session '", session_id, "' does not exist"));
+        }
+        v1::Session current = RowToSession(r[0]);
+        CancelOutcome outcome;
+        if (IsTerminal(current.status())) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "session '", session_id, "' already finished (",
+              SessionStatusName(current.status()), ")"));
+        }
+        if (current.status() == v1::SESSION_STATUS_PENDING) {
+          pqxx::row updated =
+              tx.exec_prepared1("cancel_pending", session_id, reason);
+          v1::SessionEvent event = cancelled_event;
+          event.set_session_id(session_id);
+          event.set_sequence(updated[0].as<int64_t>());
+          event.set_progress_percentage(current.progress_percentage());
+          InsertEvent(tx, event);
+          outcome.cancelled_event = std::move(event);
+        } else {
+          tx.exec_prepared("cancel_running", session_id);
+        }
+        outcome.session = RowToSession(tx.exec_prepared1("session_by_id",
+                                                         session_id));
+        tx.commit();
+        return outcome;
+      });
+}
+
+absl::Status PgSessionStore::ReleaseSession(const std::string& session_id,
+                                            int attempt) {
+  return pool_->With("release session", [&](pqxx::connection& conn) {
+    pqxx::work tx(conn);
+    auto r = tx.exec_prepared("release_session", session_id, attempt);
+    if (r.affected_rows() == 0) return StaleAttempt(session_id);
+    tx.commit();
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PgSessionStore::RecordProgress(const ProgressUpdate& update) {
+  return pool_->With("record progress", [&](pqxx::connection& conn) {
+    pqxx::work tx(conn);
+    const std::string streaming =
+        update.streaming_data_json.value_or(std::string());
+    auto r = tx.exec_prepared("record_progress", update.session_id,
+                              update.attempt, update.progress_percentage,
+                              update.stage, update.last_sequence,
+                              NullIfEmpty(streaming));
+    if (r.affected_rows() == 0) return StaleAttempt(update.session_id);
+    for (const auto& event : update.events) InsertEvent(tx, event);
+    tx.commit();
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PgSessionStore::CompleteSession(const Completion& completion) {
+  return pool_->With("complete session", [&](pqxx::connection& conn) {
+    pqxx::work tx(conn);
+    pqxx::result r = tx.exec_prepared(
+        "complete_session", completion.session_id, completion.attempt,
+        ToJson(completion.result), completion.result.confidence_score(),
+        completion.processing_time_ms, completion.final_event.sequence(),
+        completion.streaming_data_json.empty() ? std::string("[]")
+                                                : completion.streaming_data_json);
+    if (r.empty()) return StaleAttempt(completion.session_id);
+    InsertEvent(tx, completion.final_event);
+    WriteBack(tx, r[0], completion);
+    tx.commit();
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PgSessionStore::FinishUnsuccessfully(const Failure& failure) {
+  return pool_->With("finish session", [&](pqxx::connection& conn) {
+    pqxx::work tx(conn);
+    auto r = tx.exec_prepared(
+        "finish_session", failure.session_id, failure.attempt,
+        std::string(SessionStatusName(failure.status)),
+        static_cast<int>(failure.error.code()),
+        std::string(failure.error.message()), failure.processing_time_ms,
+        failure.final_event.sequence());
+    if (r.affected_rows() == 0) return StaleAttempt(failure.session_id);
+    InsertEvent(tx, failure.final_event);
+    tx.commit();
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<v1::SessionEvent>> PgSessionStore::ListEvents(
+    const std::string& session_id, int64_t after_sequence) {
+  return pool_->With(
+      "list session events",
+      [&](pqxx::connection& conn)
+          -> absl::StatusOr<std::vector<v1::SessionEvent>> {
+        pqxx::read_transaction tx(conn);
+        std::vector<v1::SessionEvent> events;
+        for (const auto& row :
+             tx.exec_prepared("list_events", session_id, after_sequence)) {
+          std::string bytes;
+          v1::SessionEvent event;
+          if (!absl::Base64Unescape(row[0].c_str(), &bytes) ||
+              !event.ParseFromString(bytes)) {
+            return absl::DataLossError(absl::StrCat(
+                "session '", session_id, "' has an unreadable event"));
+          }
+          events.push_back(std::move(event));
+        }
+        return events;
+      });
+}
+
+}  // namespace goodbuy::store::pg

@@ -1,0 +1,48 @@
+// SessionStore on PostgreSQL: ai_analysis_sessions rows, the append-only
+// session_events table, and the write-back of completed results into the
+// existing application's tables (health_metrics, forecast_results) and
+// usage_metrics — all in the transaction that completes the session.
+// Thread-safe (connections come from the pool). See session_store.h for the
+// error codes.
+#ifndef GOODBUY_SERVER_STORE_PG_PG_SESSION_STORE_H_
+#define GOODBUY_SERVER_STORE_PG_PG_SESSION_STORE_H_
+
+#include "server/store/pg/pg_pool.h"
+#include "server/store/session_store.h"
+
+namespace goodbuy::store::pg {
+
+class PgSessionStore final : public SessionStore {
+ public:
+  // Registers its prepared statements on `pool`.
+  explicit PgSessionStore(PgPool* pool);
+
+  absl::StatusOr<CreatedSession> CreateSession(
+      const NewSession& session) override;
+  absl::StatusOr<v1::Session> GetSession(
+      const std::string& session_id) override;
+  absl::StatusOr<SessionPage> ListSessions(
+      const SessionFilter& filter, int page_size,
+      const std::optional<ListCursor>& after) override;
+  absl::StatusOr<ClaimedSession> ClaimSession(
+      const std::string& session_id, const std::string& owner,
+      absl::Duration lease, const v1::SessionEvent& running_event) override;
+  absl::StatusOr<std::vector<std::string>> FindClaimable(int limit) override;
+  absl::StatusOr<CancelOutcome> RequestCancel(
+      const std::string& session_id, const std::string& reason,
+      const v1::SessionEvent& cancelled_event) override;
+  absl::Status ReleaseSession(const std::string& session_id,
+                              int attempt) override;
+  absl::Status RecordProgress(const ProgressUpdate& update) override;
+  absl::Status CompleteSession(const Completion& completion) override;
+  absl::Status FinishUnsuccessfully(const Failure& failure) override;
+  absl::StatusOr<std::vector<v1::SessionEvent>> ListEvents(
+      const std::string& session_id, int64_t after_sequence) override;
+
+ private:
+  PgPool* const pool_;
+};
+
+}  // namespace goodbuy::store::pg
+
+#endif  // GOODBUY_SERVER_STORE_PG_PG_SESSION_STORE_H_

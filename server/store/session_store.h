@@ -1,0 +1,159 @@
+// Persistence of analysis sessions and their events: the interface the core
+// layer depends on. The PostgreSQL implementation lives in store/pg; tests may
+// substitute a mock.
+//
+// Every method is synchronous and may block on the database, so callers run
+// them on the DB executor or a job thread, never on a gRPC thread.
+// Implementations are thread-safe. Errors are canonical absl::Status codes:
+// NOT_FOUND (no such row), ALREADY_EXISTS (request_id reused for a different
+// request), FAILED_PRECONDITION (state does not allow it), ABORTED (lost a
+// race or the lease; safe to re-read), UNAVAILABLE (database unreachable;
+// retryable), INTERNAL. Messages never contain SQL.
+#ifndef GOODBUY_SERVER_STORE_SESSION_STORE_H_
+#define GOODBUY_SERVER_STORE_SESSION_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "goodbuy/analysis/v1/analysis_service.pb.h"
+
+namespace goodbuy::store {
+
+namespace v1 = ::goodbuy::analysis::v1;
+
+// What CreateSession writes: a pending row plus its first event.
+struct NewSession {
+  std::string request_id;  // empty: no idempotency key
+  std::string user_id;
+  std::string business_id;
+  v1::SessionType session_type = v1::SESSION_TYPE_UNSPECIFIED;
+  v1::AnalysisOptions options;
+  std::optional<v1::FinancialHistory> inline_history;
+  v1::SessionEvent created_event;  // sequence 1, status PENDING
+};
+
+// Result of CreateSession: the row, and whether this call inserted it (false
+// when an earlier call with the same request_id did).
+struct CreatedSession {
+  v1::Session session;
+  bool inserted = false;
+};
+
+// A session a worker owns, with what it needs to run.
+struct ClaimedSession {
+  v1::Session session;  // status RUNNING, attempt incremented
+  int attempt = 0;      // fencing token for the writes that follow
+  std::optional<v1::FinancialHistory> inline_history;
+  v1::SessionEvent claim_event;  // the RUNNING event the claim appended
+};
+
+// Result of RequestCancel.
+struct CancelOutcome {
+  v1::Session session;  // the row after the change
+  // Set when the session was pending and is now CANCELLED: the terminal
+  // event that was appended. Absent when a running job must still stop.
+  std::optional<v1::SessionEvent> cancelled_event;
+};
+
+struct SessionFilter {
+  v1::SessionStatus status = v1::SESSION_STATUS_UNSPECIFIED;
+  v1::SessionType session_type = v1::SESSION_TYPE_UNSPECIFIED;
+  std::string business_id;
+  std::string user_id;
+};
+
+// Keyset position for newest-first listing.
+struct ListCursor {
+  absl::Time create_time;
+  std::string session_id;
+};
+
+struct SessionPage {
+  std::vector<v1::Session> sessions;
+  std::optional<ListCursor> next;  // absent on the last page
+};
+
+// The terminal write of a job: row, final event and write-back in one
+// transaction.
+struct Completion {
+  std::string session_id;
+  int attempt = 0;
+  v1::AnalysisResult result;
+  int64_t processing_time_ms = 0;
+  v1::SessionEvent final_event;  // status COMPLETED, progress 100
+  std::string streaming_data_json;
+};
+
+struct Failure {
+  std::string session_id;
+  int attempt = 0;  // 0: the session was never claimed (pending cancel)
+  v1::SessionStatus status = v1::SESSION_STATUS_FAILED;  // or CANCELLED
+  absl::Status error;
+  int64_t processing_time_ms = 0;
+  v1::SessionEvent final_event;
+};
+
+// A batch of non-terminal events of one running session, with the progress
+// columns they imply.
+struct ProgressUpdate {
+  std::string session_id;
+  int attempt = 0;
+  std::vector<v1::SessionEvent> events;  // ascending sequence
+  int progress_percentage = 0;
+  std::string stage;
+  int64_t last_sequence = 0;
+  std::optional<std::string> streaming_data_json;  // set when partials changed
+};
+
+class SessionStore {
+ public:
+  virtual ~SessionStore() = default;
+
+  virtual absl::StatusOr<CreatedSession> CreateSession(
+      const NewSession& session) = 0;
+  virtual absl::StatusOr<v1::Session> GetSession(
+      const std::string& session_id) = 0;
+  virtual absl::StatusOr<SessionPage> ListSessions(
+      const SessionFilter& filter, int page_size,
+      const std::optional<ListCursor>& after) = 0;
+
+  // Claims one pending session for `owner` (the creating replica claiming its
+  // own new row). NOT_FOUND if it is no longer pending. `running_event` is a
+  // template: the store sets its sequence and time.
+  virtual absl::StatusOr<ClaimedSession> ClaimSession(
+      const std::string& session_id, const std::string& owner,
+      absl::Duration lease, const v1::SessionEvent& running_event) = 0;
+  // Claims up to `limit` of the oldest pending sessions (SKIP LOCKED).
+  virtual absl::StatusOr<std::vector<std::string>> FindClaimable(
+      int limit) = 0;
+
+  // Cancels a pending session directly (terminal), or marks a running one
+  // cancel_requested. Returns the row after the change. FAILED_PRECONDITION
+  // when the session already finished.
+  // `cancelled_event` is a template: the store sets its sequence and time.
+  virtual absl::StatusOr<CancelOutcome> RequestCancel(
+      const std::string& session_id, const std::string& reason,
+      const v1::SessionEvent& cancelled_event) = 0;
+
+  // Gives a claimed session back (status PENDING, lease cleared) so another
+  // worker can run it; used at shutdown. ABORTED if the attempt is stale.
+  virtual absl::Status ReleaseSession(const std::string& session_id,
+                                      int attempt) = 0;
+
+  virtual absl::Status RecordProgress(const ProgressUpdate& update) = 0;
+  virtual absl::Status CompleteSession(const Completion& completion) = 0;
+  virtual absl::Status FinishUnsuccessfully(const Failure& failure) = 0;
+
+  // Persisted events with sequence > after_sequence, ascending.
+  virtual absl::StatusOr<std::vector<v1::SessionEvent>> ListEvents(
+      const std::string& session_id, int64_t after_sequence) = 0;
+};
+
+}  // namespace goodbuy::store
+
+#endif  // GOODBUY_SERVER_STORE_SESSION_STORE_H_

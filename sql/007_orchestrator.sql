@@ -1,0 +1,172 @@
+-- 007_orchestrator: what the analysis session orchestrator needs beyond the
+-- seed. Additive only: no seed column is dropped, renamed or retyped.
+--
+-- ai_analysis_sessions (seed, phase 3) gains:
+--   request_id        caller's idempotency key (CreateSession), unique when set
+--   attempt           lease fencing token: +1 per claim, compare-and-set by the reaper
+--   lease_owner       replica id holding the running lease
+--   lease_expires_at  heartbeats extend it; the reaper re-queues expired leases
+--   started_at        first claim time
+--   updated_at        last state change
+--   stage             current job stage (free text shown to watchers)
+--   options           AnalysisOptions as proto3 JSON
+--   last_sequence     sequence of the last event written to session_events
+--   error_code        google.rpc.Code of a failed session
+--   error_message     human-readable error (never SQL)
+--   cancel_requested  CancelSession sets it; the running replica stops the job
+--   history_source    'stored' (business_financial_periods) or 'inline'
+--   inline_history    the caller's inline FinancialHistory as proto3 JSON
+-- plus CHECKs on status / session_type / progress (added NOT VALID, then
+-- validated) and the indexes for claiming, listing and lease reaping.
+--
+-- session_events: the append-only event log that watchers on any replica
+-- back-fill from (PRIMARY KEY (session_id, sequence)); UPDATE is rejected by a
+-- trigger; rows go away with their session (ON DELETE CASCADE).
+--
+-- business_financial_periods: one row per business and calendar month, the
+-- stored FinancialHistory (MonthlyPeriod in financials.proto). Balance-sheet
+-- columns are NULL when not reported.
+--
+-- Plain CREATE INDEX here (ai_analysis_sessions is new since phase 3); a later
+-- issue moves index builds on populated tables to CONCURRENTLY.
+--
+-- Down migration: rollback_orchestrator.sql. Safe to re-run.
+
+-- ai_analysis_sessions: new columns ------------------------------------------
+ALTER TABLE ai_analysis_sessions
+  ADD COLUMN IF NOT EXISTS request_id       VARCHAR,
+  ADD COLUMN IF NOT EXISTS attempt          INTEGER NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS lease_owner      VARCHAR,
+  ADD COLUMN IF NOT EXISTS lease_expires_at TIMESTAMP,
+  ADD COLUMN IF NOT EXISTS started_at       TIMESTAMP,
+  ADD COLUMN IF NOT EXISTS updated_at       TIMESTAMP DEFAULT now(),
+  ADD COLUMN IF NOT EXISTS stage            VARCHAR,
+  ADD COLUMN IF NOT EXISTS options          JSONB,
+  ADD COLUMN IF NOT EXISTS last_sequence    BIGINT NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS error_code       INTEGER,
+  ADD COLUMN IF NOT EXISTS error_message    TEXT,
+  ADD COLUMN IF NOT EXISTS cancel_requested BOOLEAN NOT NULL DEFAULT false,
+  ADD COLUMN IF NOT EXISTS history_source   VARCHAR,
+  ADD COLUMN IF NOT EXISTS inline_history   JSONB;
+
+-- ai_analysis_sessions: CHECK constraints, NOT VALID then VALIDATE, guarded ---
+DO $$
+DECLARE
+  ck record;
+BEGIN
+  FOR ck IN
+    SELECT * FROM (VALUES
+      ('ai_analysis_sessions_status_check',
+       $c$CHECK (status IN ('pending', 'running', 'completed', 'failed', 'cancelled'))$c$),
+      ('ai_analysis_sessions_session_type_check',
+       $c$CHECK (session_type IN ('health_analysis', 'valuation', 'forecast'))$c$),
+      ('ai_analysis_sessions_progress_percentage_check',
+       $c$CHECK (progress_percentage BETWEEN 0 AND 100)$c$),
+      ('ai_analysis_sessions_attempt_check',
+       $c$CHECK (attempt >= 0)$c$),
+      ('ai_analysis_sessions_history_source_check',
+       $c$CHECK (history_source IN ('stored', 'inline'))$c$)
+    ) AS t (conname, def)
+  LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint c
+                   WHERE c.conrelid = 'ai_analysis_sessions'::regclass AND c.conname = ck.conname) THEN
+      EXECUTE format('ALTER TABLE ai_analysis_sessions ADD CONSTRAINT %I %s NOT VALID', ck.conname, ck.def);
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_constraint c
+               WHERE c.conrelid = 'ai_analysis_sessions'::regclass AND c.conname = ck.conname
+                 AND NOT c.convalidated) THEN
+      EXECUTE format('ALTER TABLE ai_analysis_sessions VALIDATE CONSTRAINT %I', ck.conname);
+    END IF;
+  END LOOP;
+END
+$$;
+
+-- ai_analysis_sessions: indexes -------------------------------------------
+-- CreateSession idempotency: one session per request id.
+CREATE UNIQUE INDEX IF NOT EXISTS idx_ai_sessions_request_id
+  ON ai_analysis_sessions (request_id) WHERE request_id IS NOT NULL;
+-- Claiming: oldest pending first (FOR UPDATE SKIP LOCKED); small, only live rows.
+CREATE INDEX IF NOT EXISTS idx_ai_sessions_claim
+  ON ai_analysis_sessions (status, created_at) WHERE status IN ('pending', 'running');
+-- ListSessions: newest first, keyset pagination on (created_at, id).
+CREATE INDEX IF NOT EXISTS idx_ai_sessions_created
+  ON ai_analysis_sessions (created_at DESC, id DESC);
+-- ListSessions filtered by business.
+CREATE INDEX IF NOT EXISTS idx_ai_sessions_business_created
+  ON ai_analysis_sessions (business_id, created_at DESC);
+-- Reaper: running sessions whose lease has expired.
+CREATE INDEX IF NOT EXISTS idx_ai_sessions_lease
+  ON ai_analysis_sessions (lease_expires_at) WHERE status = 'running';
+
+-- session_events ----------------------------------------------------------
+CREATE TABLE IF NOT EXISTS session_events (
+  session_id          VARCHAR NOT NULL
+                        REFERENCES ai_analysis_sessions (id) ON DELETE CASCADE,
+  sequence            BIGINT NOT NULL,
+  kind                VARCHAR NOT NULL
+                        CONSTRAINT session_events_kind_check
+                        CHECK (kind IN ('progress', 'partial', 'completed', 'failed', 'cancelled', 'heartbeat')),
+  status              VARCHAR NOT NULL
+                        CONSTRAINT session_events_status_check
+                        CHECK (status IN ('pending', 'running', 'completed', 'failed', 'cancelled')),
+  progress_percentage INTEGER NOT NULL
+                        CONSTRAINT session_events_progress_percentage_check
+                        CHECK (progress_percentage BETWEEN 0 AND 100),
+  stage               VARCHAR,
+  event               BYTEA NOT NULL,  -- serialized goodbuy.analysis.v1.SessionEvent
+  created_at          TIMESTAMP NOT NULL DEFAULT now(),
+  PRIMARY KEY (session_id, sequence)
+);
+
+-- Append-only: events are never rewritten (watchers de-duplicate by sequence
+-- and must see the same bytes whichever replica they read from). DELETE stays
+-- allowed for ON DELETE CASCADE and retention clean-up.
+CREATE OR REPLACE FUNCTION session_events_reject_update() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'session_events is append-only: UPDATE of (%, %) rejected',
+    OLD.session_id, OLD.sequence
+    USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_trigger
+                 WHERE tgrelid = 'session_events'::regclass
+                   AND tgname = 'session_events_append_only') THEN
+    CREATE TRIGGER session_events_append_only
+      BEFORE UPDATE ON session_events
+      FOR EACH ROW EXECUTE FUNCTION session_events_reject_update();
+  END IF;
+END
+$$;
+
+-- business_financial_periods ---------------------------------------------
+CREATE TABLE IF NOT EXISTS business_financial_periods (
+  business_id         VARCHAR NOT NULL REFERENCES businesses (id) ON DELETE CASCADE,
+  month               DATE NOT NULL
+                        CONSTRAINT business_financial_periods_month_check
+                        CHECK (EXTRACT(DAY FROM month) = 1),  -- first day of the month
+  revenue             NUMERIC(15, 2) NOT NULL DEFAULT 0,
+  cost_of_goods_sold  NUMERIC(15, 2) NOT NULL DEFAULT 0,
+  operating_expenses  NUMERIC(15, 2) NOT NULL DEFAULT 0,
+  owner_compensation  NUMERIC(15, 2) NOT NULL DEFAULT 0,
+  interest_expense    NUMERIC(15, 2) NOT NULL DEFAULT 0,
+  debt_principal_paid NUMERIC(15, 2) NOT NULL DEFAULT 0,
+  cash                NUMERIC(15, 2) NOT NULL DEFAULT 0,
+  total_debt          NUMERIC(15, 2) NOT NULL DEFAULT 0,
+  customers           INTEGER NOT NULL DEFAULT 0,
+  new_customers       INTEGER NOT NULL DEFAULT 0,
+  churned_customers   INTEGER NOT NULL DEFAULT 0,
+  -- Balance sheet: NULL = not reported.
+  current_assets      NUMERIC(15, 2),
+  current_liabilities NUMERIC(15, 2),
+  total_assets        NUMERIC(15, 2),
+  retained_earnings   NUMERIC(15, 2),
+  equity              NUMERIC(15, 2),
+  accounts_receivable NUMERIC(15, 2),
+  created_at          TIMESTAMP NOT NULL DEFAULT now(),
+  updated_at          TIMESTAMP NOT NULL DEFAULT now(),
+  PRIMARY KEY (business_id, month)
+);

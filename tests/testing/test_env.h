@@ -1,0 +1,78 @@
+// Fixtures for tests that need real parts: a scratch PostgreSQL database
+// (created on the server named by TEST_DATABASE_URL, dropped afterwards),
+// migrated and loaded with the demo data, and a real analysis-server process
+// on a free loopback port.
+#ifndef GOODBUY_TESTS_TESTING_TEST_ENV_H_
+#define GOODBUY_TESTS_TESTING_TEST_ENV_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace goodbuy::testing {
+
+// TEST_DATABASE_URL, a superuser URL on a throwaway server; aborts the test
+// binary with a clear message when it is not set.
+std::string AdminDatabaseUrl();
+
+// The repository's folders.
+std::string SourceDir();
+std::string SqlDir();
+
+// Runs a SQL script (many statements) against `url`.
+void ExecSqlFile(const std::string& url, const std::string& path);
+// Runs one statement and returns the first column of the first row ("" if
+// there is none).
+std::string QueryValue(const std::string& url, const std::string& sql);
+
+// A fresh database, dropped (with its connections) on destruction.
+class ScratchDatabase {
+ public:
+  ScratchDatabase();
+  ~ScratchDatabase();
+  ScratchDatabase(const ScratchDatabase&) = delete;
+  ScratchDatabase& operator=(const ScratchDatabase&) = delete;
+
+  const std::string& url() const { return url_; }
+  const std::string& name() const { return name_; }
+  // Applies every migration and loads sql/demo/demo_data.sql.
+  void MigrateAndLoadDemo();
+  void Drop();
+
+ private:
+  std::string name_;
+  std::string url_;
+  bool dropped_ = false;
+};
+
+// analysis-server serve on 127.0.0.1:0, killed on destruction.
+class ServerProcess {
+ public:
+  ServerProcess(const std::string& database_url,
+                std::vector<std::string> extra_flags = {});
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  int port() const { return port_; }
+  std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
+  pid_t pid() const { return pid_; }
+  // Sends SIGTERM and waits; returns the exit status (as from waitpid).
+  int Stop();
+  std::string Log() const;
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string dir_;
+};
+
+// Runs a command to completion; returns its exit code and captures stdout
+// and stderr together.
+int RunCommand(const std::vector<std::string>& argv, std::string* output,
+               int timeout_seconds = 60);
+
+}  // namespace goodbuy::testing
+
+#endif  // GOODBUY_TESTS_TESTING_TEST_ENV_H_
