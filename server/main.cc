@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "grpc/health/v1/health.pb.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
@@ -207,6 +208,9 @@ int Serve() {
   goodbuy::rpc::AnalysisServiceImpl api(&service);
 
   grpc::EnableDefaultHealthCheckService(true);
+  // gRPC's built-in health service registers no descriptor; linking our
+  // wire-compatible copy lets reflection describe it to buf curl / grpcurl.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;

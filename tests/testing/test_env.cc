@@ -46,6 +46,17 @@ std::string WithDatabase(const std::string& url, const std::string& database) {
   return base + "/" + database + params;
 }
 
+// Children inherit LSAN_OPTIONS; when a test binary runs outside
+// tests/run.sh, point them at the project's suppressions (libpq's leak on a
+// broken connection, see tests/lsan.supp).
+void SuppressLibpqLeaks() {
+  setenv("LSAN_OPTIONS",
+         ("suppressions=" + std::string(GOODBUY_SOURCE_DIR) +
+          "/tests/lsan.supp")
+             .c_str(),
+         /*overwrite=*/0);
+}
+
 std::string MakeTempDir() {
   char tmpl[] = "/tmp/goodbuy-test-XXXXXX";
   char* dir = mkdtemp(tmpl);
@@ -133,6 +144,7 @@ ServerProcess::ServerProcess(const std::string& database_url,
   for (auto& f : extra_flags) args.push_back(std::move(f));
   pid_ = fork();
   if (pid_ == 0) {
+    SuppressLibpqLeaks();
     const int log = open((dir_ + "/server.log").c_str(),
                          O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(log, 1);
@@ -184,6 +196,7 @@ int RunCommand(const std::vector<std::string>& argv, std::string* output,
   if (pipe(pipefd) != 0) return -1;
   pid_t pid = fork();
   if (pid == 0) {
+    SuppressLibpqLeaks();
     close(pipefd[0]);
     dup2(pipefd[1], 1);
     dup2(pipefd[1], 2);

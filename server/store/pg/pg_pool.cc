@@ -18,8 +18,22 @@ void PgPool::Prepare(std::string name, std::string sql) {
 }
 
 absl::Status PgPool::CheckConnection() {
-  return With("connect to the database",
-              [](pqxx::connection&) { return absl::OkStatus(); });
+  // Start-up only: the operator sees libpq's reason (first line), e.g.
+  // "Connection refused"; API callers never get this text.
+  try {
+    pqxx::connection conn(options_.url);
+    Setup(conn);
+    return absl::OkStatus();
+  } catch (const pqxx::broken_connection& e) {
+    std::string reason = e.what();
+    reason = reason.substr(0, reason.find('\n'));
+    if (auto colon = reason.rfind(": "); colon != std::string::npos) {
+      reason = reason.substr(colon + 2);
+    }
+    return absl::UnavailableError(reason);
+  } catch (...) {
+    return CurrentExceptionToStatus("connect to the database");
+  }
 }
 
 void PgPool::Setup(pqxx::connection& conn) {

@@ -44,6 +44,7 @@ class PgPool {
   // Registers a statement prepared on every connection (call before use).
   void Prepare(std::string name, std::string sql);
   // Opens one connection now: a clear error at start-up beats one per call.
+  // UNAVAILABLE carries libpq's reason (for the operator's terminal only).
   absl::Status CheckConnection();
 
   // Runs fn(pqxx::connection&) -> absl::Status or absl::StatusOr<T>.
