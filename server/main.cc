@@ -17,13 +17,13 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "grpc/health/v1/health.pb.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "grpc/health/v1/health.pb.h"
 #include "server/core/executor.h"
 #include "server/core/session_service.h"
 #include "server/rpc/analysis_service.h"
@@ -87,7 +87,8 @@ ABSL_FLAG(std::string, log_level, EnvOr("ANALYSIS_LOG_LEVEL", "info"),
 
 namespace {
 
-constexpr char kUsage[] = R"(analysis-server: GoodBuy HQ analysis session orchestrator.
+constexpr char kUsage[] =
+    R"(analysis-server: GoodBuy HQ analysis session orchestrator.
 
 Usage:
   analysis-server serve   [--listen=127.0.0.1:50051] [--database_url=URL] [flags]
@@ -129,9 +130,9 @@ int Migrate(const std::vector<char*>& args) {
       return Fail(absl::StrCat("migrate up on ", DescribeUrl(url), ": ",
                                applied.status().message()));
     }
-    std::cout << (*applied == 0 ? "database is up to date"
-                                : absl::StrCat("applied ", *applied,
-                                               " migration(s)"))
+    std::cout << (*applied == 0
+                      ? "database is up to date"
+                      : absl::StrCat("applied ", *applied, " migration(s)"))
               << std::endl;
     return 0;
   }
@@ -143,12 +144,12 @@ int Migrate(const std::vector<char*>& args) {
     }
     int pending = 0;
     for (const auto& s : *states) {
-      std::string state = s.applied ? absl::StrCat("applied ", s.applied_at)
-                                    : "pending";
+      std::string state =
+          s.applied ? absl::StrCat("applied ", s.applied_at) : "pending";
       if (s.edited) state += "  EDITED SINCE APPLIED";
       pending += s.applied ? 0 : 1;
-      std::printf("%s  %-20s %s\n", s.file.version.c_str(),
-                  s.file.name.c_str(), state.c_str());
+      std::printf("%s  %-20s %s\n", s.file.version.c_str(), s.file.name.c_str(),
+                  state.c_str());
     }
     std::printf("%d pending\n", pending);
     return 0;
@@ -253,12 +254,14 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   spdlog::set_level(spdlog::level::from_str(absl::GetFlag(FLAGS_log_level)));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v",
+                      spdlog::pattern_time_type::utc);
   setenv("PGCONNECT_TIMEOUT", "5", /*overwrite=*/0);
   const std::string command = args.size() > 1 ? args[1] : "";
   if (command == "serve") return Serve();
   if (command == "migrate") return Migrate(args);
   std::cerr << kUsage << "\n";
-  return command.empty() ? 2 : Fail(absl::StrCat("unknown command '", command,
-                                                  "'"));
+  return command.empty()
+             ? 2
+             : Fail(absl::StrCat("unknown command '", command, "'"));
 }

@@ -17,8 +17,8 @@ absl::Status FieldViolations::ToStatus(absl::StatusCode code) const {
     v->set_field(field);
     v->set_description(description);
   }
-  std::string message = absl::StrCat(violations_.front().first, ": ",
-                                     violations_.front().second);
+  std::string message =
+      absl::StrCat(violations_.front().first, ": ", violations_.front().second);
   if (violations_.size() > 1) {
     absl::StrAppend(&message, " (and ", violations_.size() - 1,
                     " more invalid field", violations_.size() > 2 ? "s" : "",

@@ -9,14 +9,15 @@
 #define GOODBUY_CONCAT_INNER_(a, b) a##b
 #define GOODBUY_CONCAT_(a, b) GOODBUY_CONCAT_INNER_(a, b)
 
-#define RETURN_IF_ERROR(expr)                      \
-  do {                                             \
-    ::absl::Status goodbuy_status_ = (expr);       \
+#define RETURN_IF_ERROR(expr)                          \
+  do {                                                 \
+    ::absl::Status goodbuy_status_ = (expr);           \
     if (!goodbuy_status_.ok()) return goodbuy_status_; \
   } while (0)
 
-#define ASSIGN_OR_RETURN(lhs, expr) \
-  GOODBUY_ASSIGN_OR_RETURN_IMPL_(GOODBUY_CONCAT_(goodbuy_statusor_, __LINE__), lhs, expr)
+#define ASSIGN_OR_RETURN(lhs, expr)                                            \
+  GOODBUY_ASSIGN_OR_RETURN_IMPL_(GOODBUY_CONCAT_(goodbuy_statusor_, __LINE__), \
+                                 lhs, expr)
 
 #define GOODBUY_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \
   auto statusor = (expr);                                   \

@@ -2,11 +2,9 @@
 
 #include <pthread.h>
 
-#include "absl/time/clock.h"
-
-
-
 #include <utility>
+
+#include "absl/time/clock.h"
 
 namespace goodbuy::core {
 
@@ -70,10 +68,11 @@ void ThreadPool::Loop() {
   }
 }
 
-Timer::Timer() : thread_([this] {
-  pthread_setname_np(pthread_self(), "timer");
-  Loop();
-}) {}
+Timer::Timer()
+    : thread_([this] {
+        pthread_setname_np(pthread_self(), "timer");
+        Loop();
+      }) {}
 
 Timer::~Timer() { Shutdown(); }
 

@@ -31,8 +31,8 @@ std::string ToJson(const google::protobuf::Message& message) {
   std::string json;
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = false;
-  auto status = google::protobuf::util::MessageToJsonString(message, &json,
-                                                            options);
+  auto status =
+      google::protobuf::util::MessageToJsonString(message, &json, options);
   return status.ok() ? json : "{}";
 }
 
@@ -243,8 +243,8 @@ void JobRunner::Run(const store::ClaimedSession& claimed) {
   auto stop = Register(id);
   SessionRun run(options_, sessions_, broker_, claimed, stop);
 
-  absl::StatusOr<v1::AnalysisResult> result = [&]()
-      -> absl::StatusOr<v1::AnalysisResult> {
+  absl::StatusOr<v1::AnalysisResult> result =
+      [&]() -> absl::StatusOr<v1::AnalysisResult> {
     v1::FinancialHistory history;
     if (claimed.inline_history.has_value()) {
       history = *claimed.inline_history;
@@ -258,9 +258,9 @@ void JobRunner::Run(const store::ClaimedSession& claimed) {
     }
     auto input = analysis::PrepareHistory(history, session.options());
     if (!input.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the business's financial history cannot be analysed: ",
-          input.status().message()));
+      return absl::FailedPreconditionError(
+          absl::StrCat("the business's financial history cannot be analysed: ",
+                       input.status().message()));
     }
     return RunAnalysis(session.session_type(), *input, run);
   }();

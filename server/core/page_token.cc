@@ -33,8 +33,8 @@ std::string EncodePageToken(const store::ListCursor& cursor,
 absl::StatusOr<std::optional<store::ListCursor>> DecodePageToken(
     const std::string& token, const store::SessionFilter& filter) {
   if (token.empty()) return std::optional<store::ListCursor>();
-  const absl::Status invalid = InvalidField(
-      "page_token", "not a page token returned by ListSessions");
+  const absl::Status invalid =
+      InvalidField("page_token", "not a page token returned by ListSessions");
   std::string raw;
   if (token.size() > 1024 || !absl::WebSafeBase64Unescape(token, &raw)) {
     return invalid;

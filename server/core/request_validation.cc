@@ -15,9 +15,8 @@ void CheckId(FieldViolations& violations, const std::string& field,
     return;
   }
   if (!IsWellFormedId(id)) {
-    violations.Add(field,
-                   absl::StrCat("must be 1 to ", kMaxIdLength,
-                                " letters, digits, '-' or '_'"));
+    violations.Add(field, absl::StrCat("must be 1 to ", kMaxIdLength,
+                                       " letters, digits, '-' or '_'"));
   }
 }
 
@@ -61,8 +60,8 @@ int MinimumMonths(v1::SessionType type) {
 absl::Status ValidateCreate(const v1::CreateSessionRequest& request) {
   FieldViolations violations;
   if (request.request_id().size() > kMaxIdLength) {
-    violations.Add("request_id",
-                   absl::StrCat("must be at most ", kMaxIdLength, " characters"));
+    violations.Add("request_id", absl::StrCat("must be at most ", kMaxIdLength,
+                                              " characters"));
   }
   CheckId(violations, "business_id", request.business_id(), true);
   CheckId(violations, "user_id", request.user_id(), false);
@@ -82,11 +81,11 @@ absl::Status ValidateCreate(const v1::CreateSessionRequest& request) {
       Absorb(violations, input.status());
     } else if (known_type && static_cast<int>(input->periods.size()) <
                                  MinimumMonths(request.session_type())) {
-      violations.Add("history.periods",
-                     absl::StrCat("this analysis needs at least ",
-                                  MinimumMonths(request.session_type()),
-                                  " months of history, got ",
-                                  input->periods.size()));
+      violations.Add(
+          "history.periods",
+          absl::StrCat("this analysis needs at least ",
+                       MinimumMonths(request.session_type()),
+                       " months of history, got ", input->periods.size()));
     }
   }
   return violations.ToStatus();

@@ -95,9 +95,9 @@ absl::StatusOr<v1::Session> SessionService::CreateOnDb(
     const v1::CreateSessionRequest& request, bool* inserted) {
   auto business = businesses_->GetBusiness(request.business_id());
   if (business.status().code() == absl::StatusCode::kNotFound) {
-    return NotFoundField("business_id", absl::StrCat("business '",
-                                                     request.business_id(),
-                                                     "' does not exist"));
+    return NotFoundField(
+        "business_id",
+        absl::StrCat("business '", request.business_id(), "' does not exist"));
   }
   if (!business.ok()) return business.status();
 
@@ -117,8 +117,8 @@ absl::StatusOr<v1::Session> SessionService::CreateOnDb(
   const int needed = MinimumMonths(request.session_type());
   if (!has_inline && business->stored_months < needed) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "business '", request.business_id(), "' has ",
-        business->stored_months, " months of stored financial history; this ",
+        "business '", request.business_id(), "' has ", business->stored_months,
+        " months of stored financial history; this ",
         "analysis needs at least ", needed,
         " (send the history inline or load the business's monthly periods)"));
   }
@@ -162,16 +162,16 @@ void SessionService::ClaimAndRun(const std::string& session_id) {
   // A session created elsewhere (or before a restart) gets its channel
   // seeded from the table, so watchers here still see its whole history.
   auto history = sessions_->ListEvents(session_id, 0);
-  broker_.Open(session_id, history.ok() ? *history
-                                        : std::vector<v1::SessionEvent>{});
+  broker_.Open(session_id,
+               history.ok() ? *history : std::vector<v1::SessionEvent>{});
   broker_.Publish(claimed->claim_event);
   auto job = std::make_shared<store::ClaimedSession>(*std::move(claimed));
   const bool posted = jobs_.Post([this, job] { runner_.Run(*job); });
   --claiming_;
   if (!posted) {
     auto status = sessions_->ReleaseSession(session_id, job->attempt);
-    spdlog::warn("session {} could not start here ({}); released",
-                 session_id, status.ok() ? "ok" : status.ToString());
+    spdlog::warn("session {} could not start here ({}); released", session_id,
+                 status.ok() ? "ok" : status.ToString());
   }
 }
 
@@ -223,9 +223,9 @@ void SessionService::List(const v1::ListSessionsRequest& request,
     done(cursor.status());
     return;
   }
-  const int page_size =
-      request.page_size() == 0 ? kDefaultPageSize
-                               : std::min(request.page_size(), kMaxPageSize);
+  const int page_size = request.page_size() == 0
+                            ? kDefaultPageSize
+                            : std::min(request.page_size(), kMaxPageSize);
   if (!OnDb([this, filter, page_size, after = *cursor, done] {
         auto page = sessions_->ListSessions(filter, page_size, after);
         if (!page.ok()) {
@@ -282,14 +282,11 @@ void SessionService::Watch(const v1::WatchSessionRequest& request,
     sink->OnError(status);
     return;
   }
-  if (broker_.Subscribe(request.session_id(), request.after_sequence(),
-                        sink)) {
+  if (broker_.Subscribe(request.session_id(), request.after_sequence(), sink)) {
     return;
   }
-  if (!OnDb([this, id = request.session_id(),
-             after = request.after_sequence(), sink] {
-        WatchFromDb(id, after, sink, /*first=*/true);
-      })) {
+  if (!OnDb([this, id = request.session_id(), after = request.after_sequence(),
+             sink] { WatchFromDb(id, after, sink, /*first=*/true); })) {
     sink->OnError(Overloaded());
   }
 }

@@ -75,8 +75,8 @@ class SessionService {
   int RunningJobs() const { return runner_.Running(); }
 
  private:
-  absl::StatusOr<v1::Session> CreateOnDb(const v1::CreateSessionRequest& request,
-                                         bool* inserted);
+  absl::StatusOr<v1::Session> CreateOnDb(
+      const v1::CreateSessionRequest& request, bool* inserted);
   // Claims a pending session and starts its job here, if there is room.
   void ClaimAndRun(const std::string& session_id);
   void ClaimLoop();

@@ -42,7 +42,8 @@ class EventStream::Sink final : public core::EventSink {
     writing_ = false;
     if (reactor_ == nullptr) return;
     if (!ok) {  // the client is gone: the call is over
-      if (!pending_status_.has_value()) pending_status_ = grpc::Status::CANCELLED;
+      if (!pending_status_.has_value())
+        pending_status_ = grpc::Status::CANCELLED;
       finishing_ = true;
     } else if (!finishing_ && core::IsTerminalEvent(in_flight_)) {
       finishing_ = true;

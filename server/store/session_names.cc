@@ -16,8 +16,8 @@ const char* SessionTypeName(v1::SessionType type) {
 }
 
 std::optional<v1::SessionType> ParseSessionType(std::string_view name) {
-  for (auto type : {v1::SESSION_TYPE_HEALTH_ANALYSIS, v1::SESSION_TYPE_VALUATION,
-                    v1::SESSION_TYPE_FORECAST}) {
+  for (auto type : {v1::SESSION_TYPE_HEALTH_ANALYSIS,
+                    v1::SESSION_TYPE_VALUATION, v1::SESSION_TYPE_FORECAST}) {
     if (name == SessionTypeName(type)) return type;
   }
   return std::nullopt;
@@ -41,10 +41,9 @@ const char* SessionStatusName(v1::SessionStatus status) {
 }
 
 std::optional<v1::SessionStatus> ParseSessionStatus(std::string_view name) {
-  for (auto status :
-       {v1::SESSION_STATUS_PENDING, v1::SESSION_STATUS_RUNNING,
-        v1::SESSION_STATUS_COMPLETED, v1::SESSION_STATUS_FAILED,
-        v1::SESSION_STATUS_CANCELLED}) {
+  for (auto status : {v1::SESSION_STATUS_PENDING, v1::SESSION_STATUS_RUNNING,
+                      v1::SESSION_STATUS_COMPLETED, v1::SESSION_STATUS_FAILED,
+                      v1::SESSION_STATUS_CANCELLED}) {
     if (name == SessionStatusName(status)) return status;
   }
   return std::nullopt;

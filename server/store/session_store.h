@@ -129,8 +129,7 @@ class SessionStore {
       const std::string& session_id, const std::string& owner,
       absl::Duration lease, const v1::SessionEvent& running_event) = 0;
   // Claims up to `limit` of the oldest pending sessions (SKIP LOCKED).
-  virtual absl::StatusOr<std::vector<std::string>> FindClaimable(
-      int limit) = 0;
+  virtual absl::StatusOr<std::vector<std::string>> FindClaimable(int limit) = 0;
 
   // Cancels a pending session directly (terminal), or marks a running one
   // cancel_requested. Returns the row after the change. FAILED_PRECONDITION

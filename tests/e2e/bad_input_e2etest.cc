@@ -79,7 +79,8 @@ class BadInputTest : public ::testing::Test {
 
   static void ExpectHuman(const absl::Status& status) {
     EXPECT_FALSE(status.message().empty());
-    for (const char* sql : {"SELECT", "INSERT", "UPDATE", "SQLSTATE", "ERROR:"}) {
+    for (const char* sql :
+         {"SELECT", "INSERT", "UPDATE", "SQLSTATE", "ERROR:"}) {
       EXPECT_THAT(std::string(status.message()), Not(HasSubstr(sql)));
     }
   }
@@ -109,8 +110,9 @@ TEST_F(BadInputTest, UnknownSessionType) {
 }
 
 TEST_F(BadInputTest, EmptyOrMalformedBusinessId) {
-  for (const std::string& id : std::vector<std::string>{"", "../etc/passwd", std::string(200, 'x'),
-                               "biz'; DROP TABLE users; --"}) {
+  for (const std::string& id :
+       std::vector<std::string>{"", "../etc/passwd", std::string(200, 'x'),
+                                "biz'; DROP TABLE users; --"}) {
     auto request = ValidRequest();
     request.set_business_id(id);
     auto status = Create(request);

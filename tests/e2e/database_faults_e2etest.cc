@@ -58,7 +58,8 @@ TEST(DatabaseFaultsTest, DatabaseLostLaterGivesUnavailableAndServerLives) {
   db.Drop();
   EXPECT_EQ(testing::QueryValue(testing::AdminDatabaseUrl(),
                                 "SELECT count(*) FROM pg_database WHERE "
-                                "datname = '" + db.name() + "'"),
+                                "datname = '" +
+                                    db.name() + "'"),
             "0");
 
   auto get = c.GetSession(created->session_id());
@@ -71,8 +72,8 @@ TEST(DatabaseFaultsTest, DatabaseLostLaterGivesUnavailableAndServerLives) {
 
   // The process is alive and still answers health checks.
   EXPECT_EQ(waitpid(server.pid(), nullptr, WNOHANG), 0);
-  auto channel = grpc::CreateChannel(server.target(),
-                                     grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel(server.target(), grpc::InsecureChannelCredentials());
   EXPECT_TRUE(channel->WaitForConnected(std::chrono::system_clock::now() +
                                         std::chrono::seconds(5)));
   const int status = server.Stop();

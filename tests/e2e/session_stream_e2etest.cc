@@ -103,24 +103,23 @@ TEST_F(SessionStreamTest, HealthSessionStreamsToCompletionAndPersists) {
   ASSERT_TRUE(done.ok()) << done.status();
   EXPECT_EQ(done->status(), v1::SESSION_STATUS_COMPLETED);
   EXPECT_EQ(done->progress_percentage(), 100);
-  EXPECT_TRUE(MessageDifferencer::ApproximatelyEquals(done->result(),
-                                                      last.result()));
+  EXPECT_TRUE(
+      MessageDifferencer::ApproximatelyEquals(done->result(), last.result()));
   EXPECT_EQ(done->last_sequence(), last.sequence());
 
   // The row's results column is the streamed result as proto3 JSON.
   const std::string json = testing::QueryValue(
-      db_->url(), "SELECT results::text FROM ai_analysis_sessions WHERE id = '" +
-                      session->session_id() + "'");
+      db_->url(),
+      "SELECT results::text FROM ai_analysis_sessions WHERE id = '" +
+          session->session_id() + "'");
   v1::AnalysisResult from_row;
-  ASSERT_TRUE(
-      google::protobuf::util::JsonStringToMessage(json, &from_row).ok())
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &from_row).ok())
       << json;
   EXPECT_TRUE(MessageDifferencer::ApproximatelyEquals(from_row, last.result()));
-  EXPECT_EQ(testing::QueryValue(
-                db_->url(),
-                "SELECT json_array_length(streaming_data) FROM "
-                "ai_analysis_sessions WHERE id = '" +
-                    session->session_id() + "'"),
+  EXPECT_EQ(testing::QueryValue(db_->url(),
+                                "SELECT json_array_length(streaming_data) FROM "
+                                "ai_analysis_sessions WHERE id = '" +
+                                    session->session_id() + "'"),
             "5");
   EXPECT_NE(testing::QueryValue(db_->url(),
                                 "SELECT completed_at IS NOT NULL AND "
@@ -129,12 +128,12 @@ TEST_F(SessionStreamTest, HealthSessionStreamsToCompletionAndPersists) {
                                     session->session_id() + "'"),
             "f");
   // Write-back: the application sees a new health_metrics row.
-  EXPECT_EQ(testing::QueryValue(
-                db_->url(),
-                "SELECT overall_score FROM health_metrics WHERE "
-                "data_sources->>'session_id' = '" +
-                    session->session_id() + "'"),
-            std::to_string(last.result().health().overall_score()));
+  EXPECT_EQ(
+      testing::QueryValue(db_->url(),
+                          "SELECT overall_score FROM health_metrics WHERE "
+                          "data_sources->>'session_id' = '" +
+                              session->session_id() + "'"),
+      std::to_string(last.result().health().overall_score()));
 }
 
 TEST_F(SessionStreamTest, TwoWatchersSeeIdenticalEvents) {

@@ -39,7 +39,8 @@ std::string RandomSuffix() {
 // postgresql://u@h:p/db?x -> same URL naming `database`.
 std::string WithDatabase(const std::string& url, const std::string& database) {
   const auto scheme = url.find("://");
-  const auto slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  const auto slash =
+      url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
   const auto query = url.find('?');
   std::string base = slash == std::string::npos ? url : url.substr(0, slash);
   std::string params = query == std::string::npos ? "" : url.substr(query);
@@ -50,11 +51,11 @@ std::string WithDatabase(const std::string& url, const std::string& database) {
 // tests/run.sh, point them at the project's suppressions (libpq's leak on a
 // broken connection, see tests/lsan.supp).
 void SuppressLibpqLeaks() {
-  setenv("LSAN_OPTIONS",
-         ("suppressions=" + std::string(GOODBUY_SOURCE_DIR) +
-          "/tests/lsan.supp")
-             .c_str(),
-         /*overwrite=*/0);
+  setenv(
+      "LSAN_OPTIONS",
+      ("suppressions=" + std::string(GOODBUY_SOURCE_DIR) + "/tests/lsan.supp")
+          .c_str(),
+      /*overwrite=*/0);
 }
 
 std::string MakeTempDir() {
@@ -188,7 +189,9 @@ int ServerProcess::Stop() {
   return status;
 }
 
-std::string ServerProcess::Log() const { return ReadFile(dir_ + "/server.log"); }
+std::string ServerProcess::Log() const {
+  return ReadFile(dir_ + "/server.log");
+}
 
 int RunCommand(const std::vector<std::string>& argv, std::string* output,
                int timeout_seconds) {

@@ -1,12 +1,10 @@
 #include "server/store/pg/migrator.h"
 
-#include <pqxx/pqxx>
-
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <pqxx/pqxx>
 #include <regex>
 #include <sstream>
 
@@ -184,23 +182,24 @@ absl::StatusOr<int> Migrator::Up(
         if (file.transactional) {
           pqxx::work tx(conn);
           tx.exec(file.sql);
-          tx.exec_params("INSERT INTO schema_migrations (version, name, "
-                         "checksum, duration_ms) VALUES ($1, $2, $3, $4)",
-                         file.version, file.name, checksums[i],
-                         absl::ToInt64Milliseconds(absl::Now() - start));
+          tx.exec_params(
+              "INSERT INTO schema_migrations (version, name, "
+              "checksum, duration_ms) VALUES ($1, $2, $3, $4)",
+              file.version, file.name, checksums[i],
+              absl::ToInt64Milliseconds(absl::Now() - start));
           tx.commit();
         } else {
           pqxx::nontransaction tx(conn);
           tx.exec(file.sql);
-          tx.exec_params("INSERT INTO schema_migrations (version, name, "
-                         "checksum, duration_ms) VALUES ($1, $2, $3, $4)",
-                         file.version, file.name, checksums[i],
-                         absl::ToInt64Milliseconds(absl::Now() - start));
+          tx.exec_params(
+              "INSERT INTO schema_migrations (version, name, "
+              "checksum, duration_ms) VALUES ($1, $2, $3, $4)",
+              file.version, file.name, checksums[i],
+              absl::ToInt64Milliseconds(absl::Now() - start));
         }
       } catch (const pqxx::sql_error& e) {
         return absl::FailedPreconditionError(absl::StrCat(
-            "migration ", label, " failed and was rolled back: ",
-            e.what()));
+            "migration ", label, " failed and was rolled back: ", e.what()));
       }
       ++count;
       log(absl::StrCat("applied ", label, " in ",

@@ -2,7 +2,6 @@
 
 #include <pqxx/pqxx>
 
-
 #include "absl/strings/str_cat.h"
 
 namespace goodbuy::store::pg {
@@ -31,7 +30,8 @@ PgBusinessStore::PgBusinessStore(PgPool* pool) : pool_(pool) {
 absl::StatusOr<BusinessInfo> PgBusinessStore::GetBusiness(
     const std::string& business_id) {
   return pool_->With(
-      "read business", [&](pqxx::connection& conn) -> absl::StatusOr<BusinessInfo> {
+      "read business",
+      [&](pqxx::connection& conn) -> absl::StatusOr<BusinessInfo> {
         pqxx::read_transaction tx(conn);
         pqxx::result r = tx.exec_prepared("business_by_id", business_id);
         if (r.empty()) {
@@ -49,37 +49,36 @@ absl::StatusOr<BusinessInfo> PgBusinessStore::GetBusiness(
 
 absl::StatusOr<analysis::v1::FinancialHistory> PgBusinessStore::LoadHistory(
     const std::string& business_id) {
-  return pool_->With(
-      "read financial history",
-      [&](pqxx::connection& conn)
-          -> absl::StatusOr<analysis::v1::FinancialHistory> {
-        pqxx::read_transaction tx(conn);
-        analysis::v1::FinancialHistory history;
-        for (const auto& row :
-             tx.exec_prepared("business_history", business_id)) {
-          auto* p = history.add_periods();
-          int i = 0;
-          p->set_month(row[i++].c_str());
-          p->set_revenue(row[i++].as<double>());
-          p->set_cost_of_goods_sold(row[i++].as<double>());
-          p->set_operating_expenses(row[i++].as<double>());
-          p->set_owner_compensation(row[i++].as<double>());
-          p->set_interest_expense(row[i++].as<double>());
-          p->set_debt_principal_paid(row[i++].as<double>());
-          p->set_cash(row[i++].as<double>());
-          p->set_total_debt(row[i++].as<double>());
-          p->set_customers(row[i++].as<int>());
-          p->set_new_customers(row[i++].as<int>());
-          p->set_churned_customers(row[i++].as<int>());
-          p->set_current_assets(row[i++].as<double>());
-          p->set_current_liabilities(row[i++].as<double>());
-          p->set_total_assets(row[i++].as<double>());
-          p->set_retained_earnings(row[i++].as<double>());
-          p->set_equity(row[i++].as<double>());
-          p->set_accounts_receivable(row[i++].as<double>());
-        }
-        return history;
-      });
+  return pool_->With("read financial history",
+                     [&](pqxx::connection& conn)
+                         -> absl::StatusOr<analysis::v1::FinancialHistory> {
+                       pqxx::read_transaction tx(conn);
+                       analysis::v1::FinancialHistory history;
+                       for (const auto& row :
+                            tx.exec_prepared("business_history", business_id)) {
+                         auto* p = history.add_periods();
+                         int i = 0;
+                         p->set_month(row[i++].c_str());
+                         p->set_revenue(row[i++].as<double>());
+                         p->set_cost_of_goods_sold(row[i++].as<double>());
+                         p->set_operating_expenses(row[i++].as<double>());
+                         p->set_owner_compensation(row[i++].as<double>());
+                         p->set_interest_expense(row[i++].as<double>());
+                         p->set_debt_principal_paid(row[i++].as<double>());
+                         p->set_cash(row[i++].as<double>());
+                         p->set_total_debt(row[i++].as<double>());
+                         p->set_customers(row[i++].as<int>());
+                         p->set_new_customers(row[i++].as<int>());
+                         p->set_churned_customers(row[i++].as<int>());
+                         p->set_current_assets(row[i++].as<double>());
+                         p->set_current_liabilities(row[i++].as<double>());
+                         p->set_total_assets(row[i++].as<double>());
+                         p->set_retained_earnings(row[i++].as<double>());
+                         p->set_equity(row[i++].as<double>());
+                         p->set_accounts_receivable(row[i++].as<double>());
+                       }
+                       return history;
+                     });
 }
 
 absl::StatusOr<bool> PgBusinessStore::UserExists(const std::string& user_id) {

@@ -1,8 +1,6 @@
 #include "server/store/pg/pg_errors.h"
 
 #include <pqxx/pqxx>
-
-
 #include <string>
 
 #include "absl/strings/match.h"
@@ -21,8 +19,9 @@ absl::Status CurrentExceptionToStatus(const char* what) {
   } catch (const pqxx::in_doubt_error& e) {
     spdlog::error("{}: commit in doubt: {}", what, e.what());
     return absl::UnknownError(absl::StrCat(
-        what, ": the database connection was lost during commit; the outcome "
-              "is unknown"));
+        what,
+        ": the database connection was lost during commit; the outcome "
+        "is unknown"));
   } catch (const pqxx::sql_error& e) {
     const std::string& state = e.sqlstate();
     spdlog::warn("{}: SQLSTATE {}: {}", what, state, e.what());
@@ -45,8 +44,8 @@ absl::Status CurrentExceptionToStatus(const char* what) {
       return absl::AbortedError(
           absl::StrCat(what, ": conflicted with a concurrent change; retry"));
     }
-    if (absl::StartsWith(state, "08") || state == "57P01" ||
-        state == "57P02" || state == "57P03" || state == "53300") {
+    if (absl::StartsWith(state, "08") || state == "57P01" || state == "57P02" ||
+        state == "57P03" || state == "53300") {
       return absl::UnavailableError(
           absl::StrCat(what, ": the database is unavailable"));
     }
@@ -55,9 +54,10 @@ absl::Status CurrentExceptionToStatus(const char* what) {
           absl::StrCat(what, ": a value is out of range or malformed"));
     }
     if (state == "42P01" || state == "42703") {
-      return absl::FailedPreconditionError(absl::StrCat(
-          what, ": the database schema is not migrated (run "
-                "`analysis-server migrate up`)"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(what,
+                       ": the database schema is not migrated (run "
+                       "`analysis-server migrate up`)"));
     }
     return absl::InternalError(absl::StrCat(what, ": database error"));
   } catch (const std::exception& e) {

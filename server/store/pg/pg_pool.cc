@@ -1,8 +1,6 @@
 #include "server/store/pg/pg_pool.h"
 
 #include <pqxx/pqxx>
-
-
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -55,9 +53,7 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire(const char* what) {
   Lease lease;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] {
-      return !idle_.empty() || lent_ < options_.size;
-    });
+    cv_.wait(lock, [this] { return !idle_.empty() || lent_ < options_.size; });
     if (!idle_.empty()) {
       lease.conn = std::move(idle_.back());
       idle_.pop_back();

@@ -10,13 +10,11 @@
 #ifndef GOODBUY_SERVER_STORE_PG_PG_POOL_H_
 #define GOODBUY_SERVER_STORE_PG_PG_POOL_H_
 
-
 #include <condition_variable>
-
-#include <pqxx/pqxx>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
@@ -49,8 +47,8 @@ class PgPool {
 
   // Runs fn(pqxx::connection&) -> absl::Status or absl::StatusOr<T>.
   template <typename Fn>
-  auto With(const char* what, Fn&& fn) -> decltype(fn(
-      std::declval<pqxx::connection&>())) {
+  auto With(const char* what, Fn&& fn)
+      -> decltype(fn(std::declval<pqxx::connection&>())) {
     auto lease = Acquire(what);
     if (!lease.ok()) return lease.status();
     try {

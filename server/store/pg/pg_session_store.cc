@@ -1,10 +1,8 @@
 #include "server/store/pg/pg_session_store.h"
 
-#include <pqxx/pqxx>
-
 #include <google/protobuf/util/json_util.h>
 
-
+#include <pqxx/pqxx>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -56,9 +54,8 @@ v1::Session RowToSession(const pqxx::row& row) {
   s.set_session_id(row["id"].c_str());
   s.set_user_id(row["user_id"].c_str());
   s.set_business_id(row["business_id"].c_str());
-  s.set_session_type(
-      ParseSessionType(row["session_type"].c_str())
-          .value_or(v1::SESSION_TYPE_UNSPECIFIED));
+  s.set_session_type(ParseSessionType(row["session_type"].c_str())
+                         .value_or(v1::SESSION_TYPE_UNSPECIFIED));
   s.set_status(ParseSessionStatus(row["status"].c_str())
                    .value_or(v1::SESSION_STATUS_UNSPECIFIED));
   s.set_progress_percentage(row["progress_percentage"].as<int>(0));
@@ -134,8 +131,7 @@ void WriteBack(pqxx::work& tx, const pqxx::row& session,
     for (const auto& point : f.points()) {
       tx.exec_prepared("insert_forecast_result", business_id, ++period,
                        point.value(), point.lower_95(), point.upper_95(),
-                       result.confidence_score(),
-                       f.model_used().substr(0, 50));
+                       result.confidence_score(), f.model_used().substr(0, 50));
     }
   }
   tx.exec_prepared("insert_usage", user_id,
@@ -147,17 +143,23 @@ void WriteBack(pqxx::work& tx, const pqxx::row& session,
 }  // namespace
 
 PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
-  pool_->Prepare("insert_session", absl::StrCat(
-      "INSERT INTO ai_analysis_sessions (user_id, business_id, session_type, "
-      "status, progress_percentage, request_id, options, stage, last_sequence, "
-      "history_source, inline_history, created_at, updated_at) "
-      "VALUES ($1, $2, $3, 'pending', 0, $4, $5::jsonb, 'queued', 1, $6, "
-      "$7::jsonb, now(), now()) "
-      "ON CONFLICT (request_id) WHERE request_id IS NOT NULL DO NOTHING "
-      "RETURNING ", kColumns));
-  pool_->Prepare("session_by_request_id",
-                 absl::StrCat("SELECT ", kColumns,
-                              " FROM ai_analysis_sessions WHERE request_id = $1"));
+  pool_->Prepare(
+      "insert_session",
+      absl::StrCat(
+          "INSERT INTO ai_analysis_sessions (user_id, business_id, "
+          "session_type, "
+          "status, progress_percentage, request_id, options, stage, "
+          "last_sequence, "
+          "history_source, inline_history, created_at, updated_at) "
+          "VALUES ($1, $2, $3, 'pending', 0, $4, $5::jsonb, 'queued', 1, $6, "
+          "$7::jsonb, now(), now()) "
+          "ON CONFLICT (request_id) WHERE request_id IS NOT NULL DO NOTHING "
+          "RETURNING ",
+          kColumns));
+  pool_->Prepare(
+      "session_by_request_id",
+      absl::StrCat("SELECT ", kColumns,
+                   " FROM ai_analysis_sessions WHERE request_id = $1"));
   pool_->Prepare("session_by_id",
                  absl::StrCat("SELECT ", kColumns,
                               " FROM ai_analysis_sessions WHERE id = $1"));
@@ -175,14 +177,16 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
           "AND (NOT $5 OR (created_at, id) < ('epoch'::timestamp + $6::bigint "
           "* interval '1 microsecond', $7)) "
           "ORDER BY created_at DESC, id DESC LIMIT $8"));
-  pool_->Prepare("insert_event",
-                 "INSERT INTO session_events (session_id, sequence, kind, "
-                 "status, progress_percentage, stage, event, created_at) "
-                 "VALUES ($1, $2, $3, $4, $5, $6, decode($7, 'base64'), now())");
-  pool_->Prepare("list_events",
-                 "SELECT translate(encode(event, 'base64'), E'\\n', '') AS event "
-                 "FROM session_events "
-                 "WHERE session_id = $1 AND sequence > $2 ORDER BY sequence");
+  pool_->Prepare(
+      "insert_event",
+      "INSERT INTO session_events (session_id, sequence, kind, "
+      "status, progress_percentage, stage, event, created_at) "
+      "VALUES ($1, $2, $3, $4, $5, $6, decode($7, 'base64'), now())");
+  pool_->Prepare(
+      "list_events",
+      "SELECT translate(encode(event, 'base64'), E'\\n', '') AS event "
+      "FROM session_events "
+      "WHERE session_id = $1 AND sequence > $2 ORDER BY sequence");
   pool_->Prepare(
       "claim_session",
       absl::StrCat(
@@ -191,7 +195,8 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
           "$3::bigint * interval '1 millisecond', started_at = "
           "coalesce(started_at, now()), updated_at = now(), stage = 'started', "
           "last_sequence = last_sequence + 1 WHERE id = (SELECT id FROM "
-          "ai_analysis_sessions WHERE id = $1 AND status = 'pending' FOR UPDATE "
+          "ai_analysis_sessions WHERE id = $1 AND status = 'pending' FOR "
+          "UPDATE "
           "SKIP LOCKED) RETURNING ",
           kColumns));
   pool_->Prepare("find_claimable",
@@ -202,7 +207,8 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
       "UPDATE ai_analysis_sessions SET status = 'cancelled', "
       "cancel_requested = true, completed_at = now(), updated_at = now(), "
       "error_code = 1, error_message = $2, stage = 'cancelled', "
-      "last_sequence = last_sequence + 1 WHERE id = $1 RETURNING last_sequence");
+      "last_sequence = last_sequence + 1 WHERE id = $1 RETURNING "
+      "last_sequence");
   pool_->Prepare("cancel_running",
                  "UPDATE ai_analysis_sessions SET cancel_requested = true, "
                  "updated_at = now() WHERE id = $1");
@@ -253,7 +259,8 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
       "insert_usage",
       "INSERT INTO usage_metrics (user_id, subscription_id, metric_type, "
       "count, metadata, created_at, date) VALUES ($1::varchar, (SELECT id "
-      "FROM user_subscriptions WHERE user_id = $1::varchar AND status = 'active' ORDER BY "
+      "FROM user_subscriptions WHERE user_id = $1::varchar AND status = "
+      "'active' ORDER BY "
       "created_at DESC LIMIT 1), 'ai_analysis', 1, $2::json, now(), "
       "CURRENT_DATE)");
 }
@@ -284,10 +291,10 @@ absl::StatusOr<CreatedSession> PgSessionStore::CreateSession(
           out.session = RowToSession(existing[0]);
           if (out.session.business_id() != session.business_id ||
               out.session.session_type() != session.session_type) {
-            return absl::AlreadyExistsError(absl::StrCat(
-                "request_id '", session.request_id,
-                "' was already used for a different session (",
-                out.session.session_id(), ")"));
+            return absl::AlreadyExistsError(
+                absl::StrCat("request_id '", session.request_id,
+                             "' was already used for a different session (",
+                             out.session.session_id(), ")"));
           }
           tx.commit();
           return out;
@@ -304,24 +311,25 @@ absl::StatusOr<CreatedSession> PgSessionStore::CreateSession(
 
 absl::StatusOr<v1::Session> PgSessionStore::GetSession(
     const std::string& session_id) {
-  return pool_->With("get session",
-                     [&](pqxx::connection& conn) -> absl::StatusOr<v1::Session> {
-                       pqxx::read_transaction tx(conn);
-                       pqxx::result r =
-                           tx.exec_prepared("session_by_id", session_id);
-                       if (r.empty()) {
-                         return absl::NotFoundError(absl::StrCat(
-                             "session '", session_id, "' does not exist"));
-                       }
-                       return RowToSession(r[0]);
-                     });
+  return pool_->With(
+      "get session",
+      [&](pqxx::connection& conn) -> absl::StatusOr<v1::Session> {
+        pqxx::read_transaction tx(conn);
+        pqxx::result r = tx.exec_prepared("session_by_id", session_id);
+        if (r.empty()) {
+          return absl::NotFoundError(
+              absl::StrCat("session '", session_id, "' does not exist"));
+        }
+        return RowToSession(r[0]);
+      });
 }
 
 absl::StatusOr<SessionPage> PgSessionStore::ListSessions(
     const SessionFilter& filter, int page_size,
     const std::optional<ListCursor>& after) {
   return pool_->With(
-      "list sessions", [&](pqxx::connection& conn) -> absl::StatusOr<SessionPage> {
+      "list sessions",
+      [&](pqxx::connection& conn) -> absl::StatusOr<SessionPage> {
         pqxx::read_transaction tx(conn);
         pqxx::result r = tx.exec_prepared(
             "list_sessions", std::string(SessionStatusName(filter.status)),
@@ -335,9 +343,9 @@ absl::StatusOr<SessionPage> PgSessionStore::ListSessions(
         }
         if (static_cast<int>(r.size()) > page_size && !page.sessions.empty()) {
           const auto& last = r[page_size - 1];
-          page.next = ListCursor{
-              absl::FromUnixMicros(last["created_us"].as<int64_t>()),
-              last["id"].c_str()};
+          page.next =
+              ListCursor{absl::FromUnixMicros(last["created_us"].as<int64_t>()),
+                         last["id"].c_str()};
         }
         return page;
       });
@@ -402,9 +410,9 @@ absl::StatusOr<CancelOutcome> PgSessionStore::RequestCancel(
         v1::Session current = RowToSession(r[0]);
         CancelOutcome outcome;
         if (IsTerminal(current.status())) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              "session '", session_id, "' already finished (",
-              SessionStatusName(current.status()), ")"));
+          return absl::FailedPreconditionError(
+              absl::StrCat("session '", session_id, "' already finished (",
+                           SessionStatusName(current.status()), ")"));
         }
         if (current.status() == v1::SESSION_STATUS_PENDING) {
           pqxx::row updated =
@@ -418,8 +426,8 @@ absl::StatusOr<CancelOutcome> PgSessionStore::RequestCancel(
         } else {
           tx.exec_prepared("cancel_running", session_id);
         }
-        outcome.session = RowToSession(tx.exec_prepared1("session_by_id",
-                                                         session_id));
+        outcome.session =
+            RowToSession(tx.exec_prepared1("session_by_id", session_id));
         tx.commit();
         return outcome;
       });
@@ -441,10 +449,10 @@ absl::Status PgSessionStore::RecordProgress(const ProgressUpdate& update) {
     pqxx::work tx(conn);
     const std::string streaming =
         update.streaming_data_json.value_or(std::string());
-    auto r = tx.exec_prepared("record_progress", update.session_id,
-                              update.attempt, update.progress_percentage,
-                              update.stage, update.last_sequence,
-                              NullIfEmpty(streaming));
+    auto r =
+        tx.exec_prepared("record_progress", update.session_id, update.attempt,
+                         update.progress_percentage, update.stage,
+                         update.last_sequence, NullIfEmpty(streaming));
     if (r.affected_rows() == 0) return StaleAttempt(update.session_id);
     for (const auto& event : update.events) InsertEvent(tx, event);
     tx.commit();
@@ -459,8 +467,9 @@ absl::Status PgSessionStore::CompleteSession(const Completion& completion) {
         "complete_session", completion.session_id, completion.attempt,
         ToJson(completion.result), completion.result.confidence_score(),
         completion.processing_time_ms, completion.final_event.sequence(),
-        completion.streaming_data_json.empty() ? std::string("[]")
-                                                : completion.streaming_data_json);
+        completion.streaming_data_json.empty()
+            ? std::string("[]")
+            : completion.streaming_data_json);
     if (r.empty()) return StaleAttempt(completion.session_id);
     InsertEvent(tx, completion.final_event);
     WriteBack(tx, r[0], completion);
