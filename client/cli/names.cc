@@ -21,15 +21,18 @@ absl::StatusOr<v1::SessionType> ParseSessionType(absl::string_view text) {
                    "\"; expected health, valuation or forecast"));
 }
 
+// Status names are the API's enum names, lower-cased and without the
+// SESSION_STATUS_ prefix ("completed"); "canceled" is accepted too.
 absl::StatusOr<v1::SessionStatus> ParseSessionStatus(absl::string_view text) {
-  std::string name = absl::AsciiStrToLower(text);
-  if (absl::StartsWith(name, "session_status_")) name = name.substr(15);
-  if (name == "pending") return v1::SESSION_STATUS_PENDING;
-  if (name == "running") return v1::SESSION_STATUS_RUNNING;
-  if (name == "completed") return v1::SESSION_STATUS_COMPLETED;
-  if (name == "failed") return v1::SESSION_STATUS_FAILED;
-  if (name == "cancelled" || name == "canceled") {
-    return v1::SESSION_STATUS_CANCELLED;
+  std::string name = absl::AsciiStrToUpper(text);
+  if (!absl::StartsWith(name, "SESSION_STATUS_")) {
+    name = absl::StrCat("SESSION_STATUS_", name);
+  }
+  if (name == "SESSION_STATUS_CANCELED") name = "SESSION_STATUS_CANCELLED";
+  v1::SessionStatus status;
+  if (name != "SESSION_STATUS_UNSPECIFIED" &&
+      v1::SessionStatus_Parse(name, &status)) {
+    return status;
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "unknown session status \"", text,
@@ -50,20 +53,12 @@ std::string SessionTypeName(v1::SessionType type) {
 }
 
 std::string SessionStatusName(v1::SessionStatus status) {
-  switch (status) {
-    case v1::SESSION_STATUS_PENDING:
-      return "pending";
-    case v1::SESSION_STATUS_RUNNING:
-      return "running";
-    case v1::SESSION_STATUS_COMPLETED:
-      return "completed";
-    case v1::SESSION_STATUS_FAILED:
-      return "failed";
-    case v1::SESSION_STATUS_CANCELLED:
-      return "cancelled";
-    default:
-      return "unspecified";
+  if (status == v1::SESSION_STATUS_UNSPECIFIED ||
+      !v1::SessionStatus_IsValid(status)) {
+    return "unspecified";
   }
+  return absl::AsciiStrToLower(
+      v1::SessionStatus_Name(status).substr(sizeof("SESSION_STATUS_") - 1));
 }
 
 std::string TrajectoryName(v1::Trajectory trajectory) {

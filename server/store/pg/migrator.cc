@@ -179,23 +179,23 @@ absl::StatusOr<int> Migrator::Up(
       const absl::Time start = absl::Now();
       const std::string label = absl::StrCat(file.version, "_", file.name);
       try {
-        if (file.transactional) {
-          pqxx::work tx(conn);
+        // Runs the file and records it, in whichever transaction kind the
+        // file asks for.
+        auto apply = [&](pqxx::transaction_base& tx) {
           tx.exec(file.sql);
           tx.exec_params(
               "INSERT INTO schema_migrations (version, name, "
               "checksum, duration_ms) VALUES ($1, $2, $3, $4)",
               file.version, file.name, checksums[i],
               absl::ToInt64Milliseconds(absl::Now() - start));
+        };
+        if (file.transactional) {
+          pqxx::work tx(conn);
+          apply(tx);
           tx.commit();
         } else {
           pqxx::nontransaction tx(conn);
-          tx.exec(file.sql);
-          tx.exec_params(
-              "INSERT INTO schema_migrations (version, name, "
-              "checksum, duration_ms) VALUES ($1, $2, $3, $4)",
-              file.version, file.name, checksums[i],
-              absl::ToInt64Milliseconds(absl::Now() - start));
+          apply(tx);
         }
       } catch (const pqxx::sql_error& e) {
         return absl::FailedPreconditionError(absl::StrCat(
