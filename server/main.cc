@@ -20,6 +20,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -88,7 +89,7 @@ ABSL_FLAG(std::string, log_level, EnvOr("ANALYSIS_LOG_LEVEL", "info"),
 namespace {
 
 constexpr char kUsage[] =
-    R"(analysis-server: GoodBuy HQ analysis session orchestrator.
+    R"(GoodBuy HQ analysis session orchestrator.
 
 Usage:
   analysis-server serve   [--listen=127.0.0.1:50051] [--database_url=URL] [flags]
@@ -252,6 +253,12 @@ int Serve() {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
+  absl::FlagsUsageConfig usage_config;
+  usage_config.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "server/main.cc");
+  };
+  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage_config);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   spdlog::set_level(spdlog::level::from_str(absl::GetFlag(FLAGS_log_level)));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v",
@@ -260,7 +267,7 @@ int main(int argc, char** argv) {
   const std::string command = args.size() > 1 ? args[1] : "";
   if (command == "serve") return Serve();
   if (command == "migrate") return Migrate(args);
-  std::cerr << kUsage << "\n";
+  std::cerr << "analysis-server: " << kUsage << "\n";
   return command.empty()
              ? 2
              : Fail(absl::StrCat("unknown command '", command, "'"));
