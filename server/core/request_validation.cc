@@ -74,7 +74,10 @@ absl::Status ValidateCreate(const v1::CreateSessionRequest& request) {
                    "must be SESSION_TYPE_HEALTH_ANALYSIS, "
                    "SESSION_TYPE_VALUATION or SESSION_TYPE_FORECAST");
   }
-  Absorb(violations, analysis::ValidateOptions(request.options()));
+  // PrepareHistory checks the options itself when a history is inline.
+  if (request.history().periods_size() == 0) {
+    Absorb(violations, analysis::ValidateOptions(request.options()));
+  }
   if (request.history().periods_size() > 0) {
     auto input = analysis::PrepareHistory(request.history(), request.options());
     if (!input.ok()) {

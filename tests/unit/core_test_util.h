@@ -32,8 +32,8 @@ inline v1::SessionEvent Progress(const std::string& id, int64_t seq,
   return e;
 }
 
-inline v1::SessionEvent Partial(const std::string& id, int64_t seq,
-                                int percent, const std::string& key) {
+inline v1::SessionEvent Partial(const std::string& id, int64_t seq, int percent,
+                                const std::string& key) {
   v1::SessionEvent e = Progress(id, seq, percent);
   e.mutable_partial_result()->set_key(key);
   return e;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "server/common/errors.h"
 
@@ -11,7 +12,6 @@ namespace goodbuy::core {
 namespace {
 
 namespace v1 = ::goodbuy::analysis::v1;
-using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 store::SessionFilter Filter() {
@@ -63,8 +63,9 @@ TEST(PageTokenTest, RoundTripWithDefaultFilter) {
 }
 
 TEST(PageTokenTest, GarbageIsInvalidArgument) {
-  for (const std::string token :
-       {"not a token", "%%%", "AAAA", "cDE7eDt5O3o", std::string(2000, 'A')}) {
+  for (const std::string& token :
+       std::vector<std::string>{"not a token", "%%%", "AAAA", "cDE7eDt5O3o",
+                                std::string(2000, 'A')}) {
     SCOPED_TRACE(token.substr(0, 40));
     ExpectInvalidPageToken(DecodePageToken(token, Filter()).status());
   }

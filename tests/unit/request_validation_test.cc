@@ -16,7 +16,6 @@ namespace goodbuy::core {
 namespace {
 
 using ::testing::Contains;
-using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
 
 v1::FinancialHistory Contiguous(int n) {
@@ -78,7 +77,7 @@ TEST(RequestValidationTest, UnknownSessionTypeIsRejected) {
 }
 
 TEST(RequestValidationTest, BusinessIdMustBePresentAndWellFormed) {
-  for (const std::string id :
+  for (const std::string& id :
        {std::string(), std::string("../x"), std::string(200, 'a'),
         std::string("biz demo"), std::string("biz/1"), std::string("é")}) {
     SCOPED_TRACE(id);
@@ -175,7 +174,8 @@ TEST(RequestValidationTest, BadOptionIsReportedOnce) {
 
 TEST(RequestValidationTest, SessionIdListAndWatch) {
   EXPECT_TRUE(ValidateSessionId("6f1c2c8e-5f0b-4a8e-9d4b-0a1b2c3d4e5f").ok());
-  EXPECT_THAT(Fields(ValidateSessionId("")), UnorderedElementsAre("session_id"));
+  EXPECT_THAT(Fields(ValidateSessionId("")),
+              UnorderedElementsAre("session_id"));
   EXPECT_THAT(Fields(ValidateSessionId("a'b")),
               UnorderedElementsAre("session_id"));
 
@@ -203,7 +203,6 @@ TEST(RequestValidationTest, MinimumMonths) {
             analysis::kMinValuationMonths);
   EXPECT_EQ(MinimumMonths(v1::SESSION_TYPE_FORECAST),
             analysis::kMinForecastMonths);
-  EXPECT_THAT(std::vector<int>{}, IsEmpty());
 }
 
 }  // namespace

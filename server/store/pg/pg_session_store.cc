@@ -372,6 +372,7 @@ absl::StatusOr<ClaimedSession> PgSessionStore::ClaimSession(
           claimed.inline_history = std::move(history);
         }
         claimed.claim_event = running_event;
+        claimed.claim_event.set_session_id(claimed.session.session_id());
         claimed.claim_event.set_sequence(claimed.session.last_sequence());
         claimed.claim_event.set_progress_percentage(
             claimed.session.progress_percentage());
