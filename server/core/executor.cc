@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/time/clock.h"
@@ -9,10 +10,11 @@
 namespace goodbuy::core {
 
 ThreadPool::ThreadPool(std::string name, int threads, size_t max_queue)
-    : name_(std::move(name)), max_queue_(max_queue) {
-  if (threads < 1) threads = 1;
-  workers_.reserve(threads);
-  for (int i = 0; i < threads; ++i) {
+    : name_(std::move(name)),
+      max_queue_(max_queue),
+      threads_(std::max(threads, 1)) {
+  workers_.reserve(threads_);
+  for (int i = 0; i < threads_; ++i) {
     workers_.emplace_back([this, i] {
       std::string thread_name = name_.substr(0, 11) + "-" + std::to_string(i);
       pthread_setname_np(pthread_self(), thread_name.substr(0, 15).c_str());
@@ -39,16 +41,21 @@ size_t ThreadPool::Load() const {
 }
 
 void ThreadPool::Shutdown() {
+  std::vector<std::thread> workers;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_ && workers_.empty()) return;
     stopping_ = true;
+    workers.swap(workers_);
   }
   cv_.notify_all();
-  for (auto& t : workers_) {
-    if (t.joinable()) t.join();
+  for (auto& t : workers) {
+    // A task that shuts its own pool down cannot join itself.
+    if (t.get_id() == std::this_thread::get_id()) {
+      t.detach();
+    } else if (t.joinable()) {
+      t.join();
+    }
   }
-  workers_.clear();
 }
 
 void ThreadPool::Loop() {

@@ -36,7 +36,7 @@ class ThreadPool {
   bool Post(std::function<void()> task);
   // Tasks queued or running.
   size_t Load() const;
-  int threads() const { return static_cast<int>(workers_.size()); }
+  int threads() const { return threads_; }
   void Shutdown();
 
  private:
@@ -44,12 +44,13 @@ class ThreadPool {
 
   const std::string name_;
   const size_t max_queue_;
+  const int threads_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
   size_t running_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<std::thread> workers_;
+  std::vector<std::thread> workers_ ABSL_GUARDED_BY(mu_);
 };
 
 class Timer {

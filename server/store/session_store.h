@@ -124,7 +124,7 @@ class SessionStore {
 
   // Claims one pending session for `owner` (the creating replica claiming its
   // own new row). NOT_FOUND if it is no longer pending. `running_event` is a
-  // template: the store sets its sequence and time.
+  // template: the store sets its session id, sequence and progress.
   virtual absl::StatusOr<ClaimedSession> ClaimSession(
       const std::string& session_id, const std::string& owner,
       absl::Duration lease, const v1::SessionEvent& running_event) = 0;
@@ -134,7 +134,7 @@ class SessionStore {
   // Cancels a pending session directly (terminal), or marks a running one
   // cancel_requested. Returns the row after the change. FAILED_PRECONDITION
   // when the session already finished.
-  // `cancelled_event` is a template: the store sets its sequence and time.
+  // `cancelled_event` is a template: the store sets its sequence and progress.
   virtual absl::StatusOr<CancelOutcome> RequestCancel(
       const std::string& session_id, const std::string& reason,
       const v1::SessionEvent& cancelled_event) = 0;

@@ -198,8 +198,12 @@ absl::StatusOr<int> Migrator::Up(
           apply(tx);
         }
       } catch (const pqxx::sql_error& e) {
+        // The operator's terminal gets PostgreSQL's first line (e.g.
+        // `ERROR:  relation "x" does not exist`), not the statement text.
+        std::string reason = e.what();
+        reason = reason.substr(0, reason.find('\n'));
         return absl::FailedPreconditionError(absl::StrCat(
-            "migration ", label, " failed and was rolled back: ", e.what()));
+            "migration ", label, " failed and was rolled back: ", reason));
       }
       ++count;
       log(absl::StrCat("applied ", label, " in ",
