@@ -101,8 +101,8 @@ SELECT 'biz_demo_cafe', m.month,
        round(25000 + 1400 * m.i + 2500 * m.season, 2),
        60000 - 1100 * m.i,
        round(2400 * power(1.01, m.i) * (1 + 0.05 * m.season))::int,
-       round(2400 * power(1.01, m.i) * 0.12)::int,
-       round(2400 * power(1.01, m.i) * 0.11)::int
+       round(2400 * power(1.01, m.i) * 0.025)::int,
+       round(2400 * power(1.01, m.i) * 0.015)::int
 FROM (
   SELECT g.i, g.month, s.season,
          38000 * power(1.012, g.i) * (1 + 0.08 * s.season) * (1 + 0.02 * sin(g.i * 2.3)::numeric) AS rev
@@ -127,8 +127,8 @@ SELECT 'biz_demo_retail', m.month,
        round(30000 + 300 * m.i + 25000 * sin(2 * pi() * (m.mo - 10) / 12)::numeric, 2),
        round(m.debt, 2),
        round(3200 * (1 + 0.30 * m.season))::int,
-       round(3200 * (0.10 + 0.06 * greatest(m.season, 0)))::int,
-       round(3200 * (0.10 + 0.06 * greatest(-m.season, 0)))::int
+       round(3200 * (0.03 + 0.03 * greatest(m.season, 0)))::int,
+       round(3200 * (0.02 + 0.03 * greatest(-m.season, 0)))::int
 FROM (
   SELECT g.i, g.month, g.mo, s.season,
          60000 * power(1.003, g.i) * (1 + 0.30 * s.season) * (1 + 0.015 * sin(g.i * 1.9)::numeric) AS rev,
