@@ -105,6 +105,15 @@ absl::StatusOr<v1::AnalysisResult> AnalyzeForecast(const AnalysisInput& in,
   }
   if (!sink.Progress(5, "seasonality")) return cancelled();
 
+  // The seasonal specification is decided once, on the whole history, and
+  // held fixed in the backtest: the backtest scores the pipeline that makes
+  // the reported forecast. Re-running the ACF test on each (shorter)
+  // training window made it flip to non-seasonal on clearly seasonal
+  // series (the limit grows as 1/sqrt(n) while r_12 shrinks with n), so
+  // flat forecasts were scored against a seasonal history.
+  const PipelineRun run = RunPipeline(y, horizon);
+  const PipelineOptions spec{run.seasonal, run.multiplicative};
+
   // ---- Rolling-origin backtest --------------------------------------------
   const int backtest_h =
       std::min({horizon, kMaxBacktestHorizon, n - kMinTrainMonths});
@@ -118,10 +127,10 @@ absl::StatusOr<v1::AnalysisResult> AnalyzeForecast(const AnalysisInput& in,
                                      y.begin() + origin + backtest_h);
     const double scale =
         MaseScale(train, origin > kMonthsPerYear ? kMonthsPerYear : 1);
-    const PipelineRun run = RunPipeline(train, backtest_h);
+    const PipelineRun fold = RunPipeline(train, backtest_h, spec);
     for (ModelId id : candidates) {
       Score& s = scores[static_cast<int>(id)];
-      const std::vector<double>& mean = run.model(id).mean;
+      const std::vector<double>& mean = fold.model(id).mean;
       for (int j = 0; j < backtest_h; ++j) {
         const double f = std::max(0.0, mean[j]);
         s.abs_pct_sum += SmapeTerm(actual[j], f);
@@ -134,8 +143,7 @@ absl::StatusOr<v1::AnalysisResult> AnalyzeForecast(const AnalysisInput& in,
     }
   }
 
-  // ---- Fit on the whole history, report candidates ------------------------
-  const PipelineRun run = RunPipeline(y, horizon);
+  // ---- Report candidates (fit on the whole history above) ------------------
   if (run.seasonal && !run.multiplicative) {
     warnings.push_back(
         "Some months have zero or negative revenue: the seasonal pattern is "

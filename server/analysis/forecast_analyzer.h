@@ -12,10 +12,14 @@
 //    training data; ties go to theta, comb, damped, ses, holt, naive2 in
 //    that order. MASE scales by the training set's in-sample seasonal-naive
 //    MAE (lag 12 when it has more than 12 months, else lag 1).
+//  * Seasonality: tested (and additive vs multiplicative decided) once on the
+//    whole history; the backtest re-estimates the decomposition on each
+//    training window but keeps that specification, so it scores the same
+//    pipeline that produces the forecast.
 //  * Intervals: mean +- z sigma sqrt(h), z = 1.2816 (80%) and 1.96 (95%),
-//    sigma the RMS one-step error of the chosen model on the deseasonalised
-//    series (not scaled by the seasonal index, as R's thetaf), so intervals
-//    nest and widen; every value is truncated at 0.
+//    sigma the RMS in-sample one-step error of the chosen model's
+//    re-seasonalised fit on the original scale (ModelRun::sigma), so
+//    intervals nest and widen; every value is truncated at 0.
 //  * confidence_score = 100 x min(1, 1 / MASE), clamped to 10..95.
 //
 // Partials: "model/<name>" for each candidate (stage = the name), then the

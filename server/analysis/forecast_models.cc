@@ -180,6 +180,18 @@ std::vector<double> ThetaForecast(const std::vector<double>& x,
   return out;
 }
 
+std::vector<double> ThetaFitted(const std::vector<double>& x,
+                                const SmoothingFit& ses) {
+  const double drift = OlsSlope(x) / 2;
+  const double a = std::max(ses.alpha, kMinParam);
+  std::vector<double> out(x.size());
+  for (size_t t = 0; t < x.size() && t < ses.fitted.size(); ++t) {
+    const double tail = (1 - std::pow(1 - a, static_cast<double>(t))) / a;
+    out[t] = Finite(ses.fitted[t] + drift * tail);
+  }
+  return out;
+}
+
 const char* ModelName(ModelId id) {
   switch (id) {
     case ModelId::kNaive2:
@@ -198,22 +210,38 @@ const char* ModelName(ModelId id) {
   return "unknown";
 }
 
-PipelineRun RunPipeline(const std::vector<double>& y, int horizon) {
+PipelineRun RunPipeline(const std::vector<double>& y, int horizon,
+                        const PipelineOptions& options) {
   PipelineRun run;
   const int n = static_cast<int>(y.size());
   std::vector<double> x = y;
-  if (SeasonalityTest(y)) {
+  const bool seasonal = options.seasonal
+                            ? *options.seasonal && n >= 2 * kMonthsPerYear
+                            : SeasonalityTest(y);
+  if (seasonal) {
     run.seasonal = true;
-    run.multiplicative =
+    const bool positive =
         std::all_of(y.begin(), y.end(), [](double v) { return v > 0; });
+    run.multiplicative = positive && options.multiplicative.value_or(true);
     Decomposition d = ClassicalDecompose(y, run.multiplicative);
     run.figure = d.figure;
     x = std::move(d.adjusted);
   }
-  const auto reseasonalise = [&](int h, double value) {
+  // Value at absolute position t (t >= n for forecasts) from a deseasonalised
+  // value; the figure is indexed from y[0].
+  const auto reseasonalise_at = [&](int t, double value) {
     if (!run.seasonal) return value;
-    const double s = run.figure[(n + h - 1) % run.figure.size()];
+    const double s = run.figure[t % run.figure.size()];
     return run.multiplicative ? value * s : value + s;
+  };
+  const auto reseasonalise = [&](int h, double value) {
+    return reseasonalise_at(n + h - 1, value);
+  };
+  // RMS one-step error of a deseasonalised fit, on the original scale.
+  const auto sigma_of = [&](const std::vector<double>& fitted) {
+    std::vector<double> original(fitted.size());
+    for (int t = 0; t < n; ++t) original[t] = reseasonalise_at(t, fitted[t]);
+    return RmsResiduals(y, original);
   };
 
   const SmoothingFit ses = OptimizeSes(x);
@@ -227,6 +255,7 @@ PipelineRun RunPipeline(const std::vector<double>& y, int horizon) {
   for (int t = 0; t < n; ++t) {
     comb_fitted[t] = (ses.fitted[t] + holt.fitted[t] + damped.fitted[t]) / 3;
   }
+  const std::vector<double> theta_fitted = ThetaFitted(x, ses);
 
   for (ModelId id : kAllModels) {
     ModelRun& m = run.models[static_cast<int>(id)];
@@ -256,22 +285,22 @@ PipelineRun RunPipeline(const std::vector<double>& y, int horizon) {
     }
   }
   auto& naive2 = run.models[static_cast<int>(ModelId::kNaive2)];
-  naive2.sigma = RmsResiduals(x, naive_fitted);
+  naive2.sigma = sigma_of(naive_fitted);
   auto& ses_run = run.models[static_cast<int>(ModelId::kSes)];
-  ses_run.sigma = RmsResiduals(x, ses.fitted);
+  ses_run.sigma = sigma_of(ses.fitted);
   ses_run.parameters = {{"alpha", ses.alpha}};
   auto& holt_run = run.models[static_cast<int>(ModelId::kHolt)];
-  holt_run.sigma = RmsResiduals(x, holt.fitted);
+  holt_run.sigma = sigma_of(holt.fitted);
   holt_run.parameters = {{"alpha", holt.alpha}, {"beta", holt.beta}};
   auto& damped_run = run.models[static_cast<int>(ModelId::kDamped)];
-  damped_run.sigma = RmsResiduals(x, damped.fitted);
+  damped_run.sigma = sigma_of(damped.fitted);
   damped_run.parameters = {
       {"alpha", damped.alpha}, {"beta", damped.beta}, {"phi", damped.phi}};
   auto& theta_run = run.models[static_cast<int>(ModelId::kTheta)];
-  theta_run.sigma = ses_run.sigma;  // as thetaf: the SES fit's residuals
+  theta_run.sigma = sigma_of(theta_fitted);
   theta_run.parameters = {{"alpha", ses.alpha}, {"drift", OlsSlope(x) / 2}};
   auto& comb_run = run.models[static_cast<int>(ModelId::kComb)];
-  comb_run.sigma = RmsResiduals(x, comb_fitted);
+  comb_run.sigma = sigma_of(comb_fitted);
   for (auto& m : run.models) {
     m.parameters["seasonal"] = run.seasonal ? 1 : 0;
     m.parameters["multiplicative"] = run.multiplicative ? 1 : 0;

@@ -64,6 +64,12 @@ double OlsSlope(const std::vector<double>& x);
 std::vector<double> ThetaForecast(const std::vector<double>& x,
                                   const SmoothingFit& ses, int horizon);
 
+// Theta's in-sample one-step predictions (x.size() values): the closed form
+// applied to the first t values, SES fitted_t + (b/2)(1 - (1-a)^t)/a, with
+// b the OLS slope of the whole of x.
+std::vector<double> ThetaFitted(const std::vector<double>& x,
+                                const SmoothingFit& ses);
+
 enum class ModelId { kNaive2 = 0, kSes, kHolt, kDamped, kTheta, kComb };
 inline constexpr int kModelCount = 6;
 inline constexpr std::array<ModelId, kModelCount> kAllModels = {
@@ -74,15 +80,30 @@ const char* ModelName(ModelId id);
 
 struct ModelRun {
   std::vector<double> mean;  // re-seasonalised, not truncated
-  // RMS of the in-sample one-step errors on the deseasonalised series
-  // (first observation excluded).
+  // RMS of the in-sample one-step errors of the re-seasonalised fit, on the
+  // original scale: y_t - reseasonalise(fitted x_t) (first observation
+  // excluded). Theta's fitted values are the closed form's one-step
+  // forecasts, SES_t + (b/2)(1 - (1-a)^t)/a.
   double sigma = 0;
   std::map<std::string, double> parameters;
 };
 
+// Overrides for the seasonal specification, so a backtest can score the
+// specification chosen on the whole history on shorter training windows
+// (the ACF test is conservative for short series and would otherwise flip
+// to non-seasonal on them). Unset fields are decided from the series.
+struct PipelineOptions {
+  std::optional<bool> seasonal;
+  // Honoured only when every value is > 0.
+  std::optional<bool> multiplicative;
+};
+
 // The pipeline on a whole series. Seasonal when n >= 36 and the M4 ACF test
-// passes; decomposition is multiplicative when every value is > 0, additive
-// otherwise (zero or negative months make ratios meaningless).
+// passes (or options.seasonal says so and n >= 24, the decomposition's
+// minimum); decomposition is multiplicative when every value is > 0,
+// additive otherwise (zero or negative months make ratios meaningless).
+// Seasonal indices are indexed from the first value of `y`, so forecasts
+// continue the cycle from its last value.
 struct PipelineRun {
   bool seasonal = false;
   bool multiplicative = false;
@@ -92,7 +113,8 @@ struct PipelineRun {
     return models[static_cast<int>(id)];
   }
 };
-PipelineRun RunPipeline(const std::vector<double>& y, int horizon);
+PipelineRun RunPipeline(const std::vector<double>& y, int horizon,
+                        const PipelineOptions& options = {});
 
 }  // namespace goodbuy::analysis
 
