@@ -253,8 +253,9 @@ AnalysisClient::StreamEnd AnalysisClient::ReadStream(
     if (canceller != nullptr && canceller->cancelled()) {
       *status = absl::CancelledError("cancelled by the caller");
     } else if (finish.ok()) {
-      *status = absl::UnavailableError(
-          "the stream ended before the session's terminal event");
+      // The server ends a stream with OK and no event when the cursor is
+      // already at the session's terminal event: nothing more will come.
+      return StreamEnd::kTerminal;
     } else {
       *status = FromGrpcStatus(finish);
     }

@@ -126,10 +126,11 @@ class AnalysisClient {
 
   // Streams the events of `session_id` after `after_sequence` (0 = all) to
   // `on_event` until a terminal event (COMPLETED, FAILED, CANCELLED), then
-  // returns OK. Resumes after the last sequence seen when the stream breaks
-  // with UNAVAILABLE (or ends without a terminal event); gives up with the
-  // last error after options.reconnect_timeout without an event. Heartbeat
-  // events are passed on too but never move the cursor.
+  // returns OK; also OK when the server ends the stream cleanly with nothing
+  // to send (the cursor was already at the terminal event). Resumes after
+  // the last sequence seen when the stream breaks with UNAVAILABLE; gives up
+  // with the last error after options.reconnect_timeout without an event.
+  // Heartbeat events are passed on too but never move the cursor.
   absl::Status Watch(const std::string& session_id, int64_t after_sequence,
                      const EventCallback& on_event,
                      CallCanceller* canceller = nullptr);

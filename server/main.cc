@@ -178,7 +178,9 @@ int Serve() {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  goodbuy::store::pg::PgPool pool({url, db_threads});
+  // DB executor threads and job threads (which write their own progress)
+  // each hold at most one connection, so neither waits for one.
+  goodbuy::store::pg::PgPool pool({url, db_threads + workers});
   goodbuy::store::pg::PgSessionStore sessions(&pool);
   goodbuy::store::pg::PgBusinessStore businesses(&pool);
   if (auto status = pool.CheckConnection(); !status.ok()) {

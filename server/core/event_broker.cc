@@ -46,9 +46,10 @@ void EventBroker::Publish(const v1::SessionEvent& event) {
   auto channel = Find(event.session_id());
   if (!channel) return;
   std::lock_guard<std::mutex> lock(channel->mu);
-  if (!channel->events.empty() &&
-      event.sequence() <= channel->events.back().sequence()) {
-    return;
+  if (channel->ended != absl::InfiniteFuture() ||
+      (!channel->events.empty() &&
+       event.sequence() <= channel->events.back().sequence())) {
+    return;  // nothing follows a terminal event; no duplicates
   }
   channel->events.push_back(event);
   // Drop sinks that went away while delivering to the rest.
@@ -72,11 +73,17 @@ bool EventBroker::Subscribe(const std::string& session_id,
   auto channel = Find(session_id);
   if (!channel) return false;
   std::lock_guard<std::mutex> lock(channel->mu);
+  bool replayed = false;
   for (const auto& event : channel->events) {
-    if (event.sequence() > after_sequence) sink->OnEvent(event);
+    if (event.sequence() > after_sequence) {
+      sink->OnEvent(event);
+      replayed = true;
+    }
   }
   if (channel->ended == absl::InfiniteFuture()) {
     channel->sinks.push_back(sink);
+  } else if (!replayed) {
+    sink->OnEnd(absl::OkStatus());  // already past the terminal event
   }
   return true;
 }

@@ -33,8 +33,10 @@ class EventSink {
  public:
   virtual ~EventSink() = default;
   virtual void OnEvent(const v1::SessionEvent& event) = 0;
-  // The watch itself failed (NOT_FOUND, UNAVAILABLE, ...); no more calls.
-  virtual void OnError(const absl::Status& status) = 0;
+  // The watch ended without (another) terminal event: OK when there is
+  // nothing more to send (the cursor is already at the end), or why it
+  // failed (NOT_FOUND, UNAVAILABLE, ...). No more calls follow.
+  virtual void OnEnd(const absl::Status& status) = 0;
   // True once the watcher has gone (client cancelled, stream finished).
   virtual bool Closed() const = 0;
 };
@@ -50,7 +52,8 @@ class EventBroker {
   // Appends and fans out. Ignores events not newer than the channel's last.
   void Publish(const v1::SessionEvent& event);
   // Replays events after `after_sequence` to `sink` and, unless the session
-  // already ended, keeps it subscribed. False when there is no channel.
+  // already ended, keeps it subscribed; when it ended and nothing is left
+  // after the cursor, ends the sink with OK. False when there is no channel.
   bool Subscribe(const std::string& session_id, int64_t after_sequence,
                  const std::shared_ptr<EventSink>& sink);
   void Unsubscribe(const std::string& session_id, const EventSink* sink);

@@ -24,8 +24,14 @@ namespace {
 
 namespace v1 = ::goodbuy::analysis::v1;
 
-// Why a job was asked to stop.
+// Why a job was asked to stop. The first reason wins: a cancel is not
+// turned into a release at shutdown, nor the other way round.
 enum StopReason : int { kRun = 0, kCancel = 1, kRelease = 2 };
+
+void RequestStop(std::atomic<int>& stop, StopReason reason) {
+  int expected = kRun;
+  stop.compare_exchange_strong(expected, reason);
+}
 
 std::string ToJson(const google::protobuf::Message& message) {
   std::string json;
@@ -77,9 +83,12 @@ class SessionRun final : public analysis::ProgressSink {
     return stop_->load(std::memory_order_relaxed) != kRun;
   }
 
-  // Writes what is buffered. Errors are logged: the terminal write carries
-  // the state that matters, and progress rows are best effort.
+  // Writes what is buffered and learns whether a cancel was requested (the
+  // cancel may have reached another replica). On a failed write the events
+  // stay buffered for the next flush, so the table never misses a partial
+  // result; a lost lease (ABORTED) stops the job.
   void Flush(bool with_partials) {
+    last_flush_ = absl::Now();
     if (pending_.empty()) return;
     store::ProgressUpdate update;
     update.session_id = session_id_;
@@ -90,13 +99,24 @@ class SessionRun final : public analysis::ProgressSink {
     update.stage = stage_;
     update.last_sequence = last_sequence_;
     if (with_partials) update.streaming_data_json = StreamingDataJson();
-    auto status = sessions_->RecordProgress(update);
-    if (!status.ok()) {
-      spdlog::warn("session {}: progress not persisted: {}", session_id_,
-                   status.ToString());
+    auto cancel_requested = sessions_->RecordProgress(update);
+    if (cancel_requested.ok()) {
+      if (*cancel_requested) RequestStop(*stop_, kCancel);
+      return;
     }
-    last_flush_ = absl::Now();
+    spdlog::warn("session {}: progress not persisted: {}", session_id_,
+                 cancel_requested.status().ToString());
+    if (cancel_requested.status().code() == absl::StatusCode::kAborted) {
+      lease_lost_ = true;
+      RequestStop(*stop_, kRelease);
+      return;
+    }
+    pending_ = std::move(update.events);
   }
+
+  // True once a write found another worker holding the session.
+  bool lease_lost() const { return lease_lost_; }
+  int64_t last_sequence() const { return last_sequence_; }
 
   v1::SessionEvent Terminal(v1::SessionStatus status) {
     v1::SessionEvent event;
@@ -165,6 +185,7 @@ class SessionRun final : public analysis::ProgressSink {
   absl::Time stage_start_;
   std::vector<v1::SessionEvent> pending_;
   std::vector<std::string> partial_json_;
+  bool lease_lost_ = false;
 };
 
 absl::StatusOr<v1::AnalysisResult> RunAnalysis(
@@ -207,8 +228,9 @@ JobRunner::JobRunner(JobOptions options, store::SessionStore* sessions,
 
 std::shared_ptr<std::atomic<int>> JobRunner::Register(
     const std::string& session_id) {
-  auto stop = std::make_shared<std::atomic<int>>(kRun);
   std::lock_guard<std::mutex> lock(mu_);
+  // A job that starts after ReleaseAll goes straight back to the queue.
+  auto stop = std::make_shared<std::atomic<int>>(releasing_ ? kRelease : kRun);
   stops_[session_id] = stop;
   return stop;
 }
@@ -222,13 +244,14 @@ bool JobRunner::Cancel(const std::string& session_id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = stops_.find(session_id);
   if (it == stops_.end()) return false;
-  it->second->store(kCancel);
+  RequestStop(*it->second, kCancel);
   return true;
 }
 
 void JobRunner::ReleaseAll() {
   std::lock_guard<std::mutex> lock(mu_);
-  for (auto& [id, stop] : stops_) stop->store(kRelease);
+  releasing_ = true;
+  for (auto& [id, stop] : stops_) RequestStop(*stop, kRelease);
 }
 
 int JobRunner::Running() const {
@@ -266,67 +289,79 @@ void JobRunner::Run(const store::ClaimedSession& claimed) {
   }();
 
   const int64_t elapsed_ms = absl::ToInt64Milliseconds(absl::Now() - start);
-  if (result.ok()) {
-    run.Flush(/*with_partials=*/true);
-    store::Completion completion;
-    completion.session_id = id;
-    completion.attempt = claimed.attempt;
-    completion.result = *result;
-    completion.processing_time_ms = elapsed_ms;
-    completion.final_event = run.Terminal(v1::SESSION_STATUS_COMPLETED);
-    *completion.final_event.mutable_result() = *std::move(result);
-    completion.streaming_data_json = run.StreamingDataJson();
-    auto status = WriteTerminal(options_.terminal_write_attempts, [&] {
-      return sessions_->CompleteSession(completion);
-    });
-    if (status.ok()) {
-      broker_->Publish(completion.final_event);
-      spdlog::info("session {} completed in {} ms", id, elapsed_ms);
-      Unregister(id);
-      return;
-    }
-    spdlog::error("session {}: completion not persisted: {}", id,
-                  status.ToString());
-    if (status.code() == absl::StatusCode::kAborted) {
-      Unregister(id);  // another worker owns the session now
-      return;
-    }
-    // Fail the session rather than leave its watchers waiting.
-    result = absl::InternalError("the result could not be saved");
-  }
-  if (stop->load() == kRelease) {
-    run.Flush(/*with_partials=*/true);
+  run.Flush(/*with_partials=*/true);
+  const int64_t published = run.last_sequence();
+  const int reason = stop->load();
+  if (run.lease_lost()) {
+    spdlog::warn("session {}: another worker holds it now; this run stops", id);
+  } else if (reason == kRelease) {
     auto status = sessions_->ReleaseSession(id, claimed.attempt);
     spdlog::info("session {} released at shutdown: {}", id,
                  status.ok() ? "back in the queue" : status.ToString());
   } else {
-    run.Flush(/*with_partials=*/true);
-    const bool cancelled =
-        result.status().code() == absl::StatusCode::kCancelled;
-    store::Failure failure;
-    failure.session_id = id;
-    failure.attempt = claimed.attempt;
-    failure.status =
-        cancelled ? v1::SESSION_STATUS_CANCELLED : v1::SESSION_STATUS_FAILED;
-    failure.error = cancelled ? absl::CancelledError("session was cancelled")
-                              : result.status();
-    failure.processing_time_ms = elapsed_ms;
-    failure.final_event = run.Terminal(failure.status);
-    *failure.final_event.mutable_error() = ToRpcStatus(failure.error);
-    auto status = WriteTerminal(options_.terminal_write_attempts, [&] {
-      return sessions_->FinishUnsuccessfully(failure);
-    });
-    if (status.ok()) {
-      broker_->Publish(failure.final_event);
-      spdlog::info("session {} {}: {}", id,
-                   store::SessionStatusName(failure.status),
-                   std::string(failure.error.message()));
-    } else {
-      spdlog::error("session {}: terminal state not persisted: {}", id,
-                    status.ToString());
+    if (reason == kCancel) result = absl::CancelledError("cancelled");
+    absl::Status written;
+    if (result.ok()) {
+      store::Completion completion;
+      completion.session_id = id;
+      completion.attempt = claimed.attempt;
+      completion.result = *result;
+      completion.processing_time_ms = elapsed_ms;
+      completion.final_event = run.Terminal(v1::SESSION_STATUS_COMPLETED);
+      *completion.final_event.mutable_result() = *std::move(result);
+      completion.streaming_data_json = run.StreamingDataJson();
+      written = WriteTerminal(options_.terminal_write_attempts, [&] {
+        return sessions_->CompleteSession(completion);
+      });
+      if (written.ok()) {
+        broker_->Publish(completion.final_event);
+        spdlog::info("session {} completed in {} ms", id, elapsed_ms);
+      } else {
+        spdlog::error("session {}: completion not persisted: {}", id,
+                      written.ToString());
+        // Fail the session rather than leave its watchers waiting.
+        result = absl::InternalError("the result could not be saved");
+      }
     }
+    if (!result.ok() && written.code() != absl::StatusCode::kAborted) {
+      const bool cancelled =
+          result.status().code() == absl::StatusCode::kCancelled;
+      store::Failure failure;
+      failure.session_id = id;
+      failure.attempt = claimed.attempt;
+      failure.status =
+          cancelled ? v1::SESSION_STATUS_CANCELLED : v1::SESSION_STATUS_FAILED;
+      failure.error = cancelled ? absl::CancelledError("session was cancelled")
+                                : result.status();
+      failure.processing_time_ms = elapsed_ms;
+      failure.final_event = run.Terminal(failure.status);
+      *failure.final_event.mutable_error() = ToRpcStatus(failure.error);
+      written = WriteTerminal(options_.terminal_write_attempts, [&] {
+        return sessions_->FinishUnsuccessfully(failure);
+      });
+      if (written.ok()) {
+        broker_->Publish(failure.final_event);
+        spdlog::info("session {} {}: {}", id,
+                     store::SessionStatusName(failure.status),
+                     std::string(failure.error.message()));
+      } else {
+        spdlog::error("session {}: terminal state not persisted: {}", id,
+                      written.ToString());
+      }
+    }
+    if (!written.ok()) PublishPersisted(id, published);
   }
   Unregister(id);
+}
+
+// After a terminal write whose outcome is unknown (a commit in doubt, a
+// concurrent finish), the table is the truth: publish what it holds beyond
+// what this run published, so local watchers see the real end.
+void JobRunner::PublishPersisted(const std::string& session_id,
+                                 int64_t after_sequence) {
+  auto events = sessions_->ListEvents(session_id, after_sequence);
+  if (!events.ok()) return;
+  for (const auto& event : *events) broker_->Publish(event);
 }
 
 }  // namespace goodbuy::core

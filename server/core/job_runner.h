@@ -52,6 +52,7 @@ class JobRunner {
  private:
   std::shared_ptr<std::atomic<int>> Register(const std::string& session_id);
   void Unregister(const std::string& session_id);
+  void PublishPersisted(const std::string& session_id, int64_t after_sequence);
 
   const JobOptions options_;
   store::SessionStore* const sessions_;
@@ -60,6 +61,7 @@ class JobRunner {
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<std::atomic<int>>> stops_
       ABSL_GUARDED_BY(mu_);
+  bool releasing_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace goodbuy::core

@@ -137,17 +137,25 @@ absl::StatusOr<v1::Session> SessionService::CreateOnDb(
   auto created = sessions_->CreateSession(session);
   if (!created.ok()) return created.status();
   *inserted = created->inserted;
-  if (created->inserted) {
-    v1::SessionEvent first = session.created_event;
-    first.set_session_id(created->session.session_id());
-    broker_.Open(created->session.session_id(), {first});
-  }
+  // No channel yet: one opens where the session is claimed (here, a moment
+  // later, when a job slot is free; or on another replica). Until then
+  // watchers read the table.
   return std::move(created->session);
 }
 
+bool SessionService::ReserveSlot() {
+  int claiming = claiming_.load();
+  for (;;) {
+    if (stopping_.load() ||
+        static_cast<int>(jobs_.Load()) + claiming >= options_.job_threads) {
+      return false;
+    }
+    if (claiming_.compare_exchange_weak(claiming, claiming + 1)) return true;
+  }
+}
+
 void SessionService::ClaimAndRun(const std::string& session_id) {
-  if (!HasCapacity()) return;  // the claim loop will pick it up
-  ++claiming_;
+  if (!ReserveSlot()) return;  // the claim loop will pick it up
   auto claimed = sessions_->ClaimSession(
       session_id, options_.replica_id, options_.lease,
       EventTemplate(session_id, v1::SESSION_STATUS_RUNNING, 0, "started"));
@@ -161,9 +169,11 @@ void SessionService::ClaimAndRun(const std::string& session_id) {
   }
   // A session created elsewhere (or before a restart) gets its channel
   // seeded from the table, so watchers here still see its whole history.
-  auto history = sessions_->ListEvents(session_id, 0);
-  broker_.Open(session_id,
-               history.ok() ? *history : std::vector<v1::SessionEvent>{});
+  // Without its history a channel would hide the earlier events from new
+  // watchers; they poll the table instead.
+  if (auto history = sessions_->ListEvents(session_id, 0); history.ok()) {
+    broker_.Open(session_id, *history);
+  }
   broker_.Publish(claimed->claim_event);
   auto job = std::make_shared<store::ClaimedSession>(*std::move(claimed));
   const bool posted = jobs_.Post([this, job] { runner_.Run(*job); });
@@ -279,7 +289,7 @@ void SessionService::Cancel(const v1::CancelSessionRequest& request,
 void SessionService::Watch(const v1::WatchSessionRequest& request,
                            std::shared_ptr<EventSink> sink) {
   if (auto status = ValidateWatch(request); !status.ok()) {
-    sink->OnError(status);
+    sink->OnEnd(status);
     return;
   }
   if (broker_.Subscribe(request.session_id(), request.after_sequence(), sink)) {
@@ -287,7 +297,7 @@ void SessionService::Watch(const v1::WatchSessionRequest& request,
   }
   if (!OnDb([this, id = request.session_id(), after = request.after_sequence(),
              sink] { WatchFromDb(id, after, sink, /*first=*/true); })) {
-    sink->OnError(Overloaded());
+    sink->OnEnd(Overloaded());
   }
 }
 
@@ -305,20 +315,29 @@ void SessionService::WatchFromDb(const std::string& session_id, int64_t after,
   if (first) {
     auto session = sessions_->GetSession(session_id);
     if (!session.ok()) {
-      sink->OnError(session.status());
+      sink->OnEnd(session.status());
       return;
     }
-    if (after > session->last_sequence()) {
-      sink->OnError(absl::OutOfRangeError(absl::StrCat(
-          "after_sequence ", after, " is beyond the session's last event (",
-          session->last_sequence(), ")")));
-      return;
+    // The table's last_sequence trails the live stream by up to one
+    // progress flush, so a cursor beyond it is only wrong once the session
+    // has ended.
+    if (store::IsTerminal(session->status())) {
+      if (after > session->last_sequence()) {
+        sink->OnEnd(absl::OutOfRangeError(absl::StrCat(
+            "after_sequence ", after, " is beyond the session's last event (",
+            session->last_sequence(), ")")));
+        return;
+      }
+      if (after == session->last_sequence()) {
+        sink->OnEnd(absl::OkStatus());  // nothing after the terminal event
+        return;
+      }
     }
   }
   if (broker_.Subscribe(session_id, after, sink)) return;
   auto events = sessions_->ListEvents(session_id, after);
   if (!events.ok()) {
-    sink->OnError(events.status());
+    sink->OnEnd(events.status());
     return;
   }
   for (const auto& event : *events) {
@@ -327,14 +346,14 @@ void SessionService::WatchFromDb(const std::string& session_id, int64_t after,
     if (IsTerminalEvent(event)) return;
   }
   if (stopping_.load()) {
-    sink->OnError(absl::UnavailableError("the server is shutting down"));
+    sink->OnEnd(absl::UnavailableError("the server is shutting down"));
     return;
   }
   timer_.RunAfter(options_.watch_poll, [this, session_id, after, sink] {
     if (!OnDb([this, session_id, after, sink] {
           WatchFromDb(session_id, after, sink, /*first=*/false);
         })) {
-      sink->OnError(Overloaded());
+      sink->OnEnd(Overloaded());
     }
   });
 }

@@ -66,7 +66,7 @@ class SessionService {
   void Cancel(const v1::CancelSessionRequest& request,
               Callback<v1::Session> done);
   // Delivers the session's events after request.after_sequence to `sink`,
-  // then live events until the terminal one; or one OnError.
+  // then live events until the terminal one; or one OnEnd.
   void Watch(const v1::WatchSessionRequest& request,
              std::shared_ptr<EventSink> sink);
   void Unwatch(const std::string& session_id, const EventSink* sink);
@@ -83,6 +83,8 @@ class SessionService {
   void WatchFromDb(const std::string& session_id, int64_t after,
                    const std::shared_ptr<EventSink>& sink, bool first);
   bool HasCapacity() const;
+  // Takes a job slot for a claim in progress; false when none is free.
+  bool ReserveSlot();
   // Runs `task` on the DB pool; false when the pool is full or stopping.
   bool OnDb(std::function<void()> task);
 

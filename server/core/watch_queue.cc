@@ -12,8 +12,8 @@ bool IsProgressOnly(const analysis::v1::SessionEvent& event) {
 void WatchQueue::Push(const analysis::v1::SessionEvent& event) {
   if (event.sequence() <= last_sequence_) return;
   last_sequence_ = event.sequence();
-  if (IsProgressOnly(event) && !queue_.empty() &&
-      IsProgressOnly(queue_.back())) {
+  if (queue_.size() >= coalesce_after_ && IsProgressOnly(event) &&
+      !queue_.empty() && IsProgressOnly(queue_.back())) {
     queue_.back() = event;
     return;
   }

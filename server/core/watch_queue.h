@@ -1,10 +1,13 @@
 // The outbox of one watcher: events waiting for a slow stream.
 //
-// Partial results, terminal events and errors are never dropped. A run of
-// progress-only events that the watcher has not yet taken is coalesced to the
-// latest (the design's "latest wins" for slow consumers), so a stalled client
-// costs memory proportional to the partial results, not to progress ticks.
-// Not thread-safe: the owner (a stream reactor) guards it.
+// Partial results, terminal events and errors are never dropped. Once the
+// watcher has fallen `coalesce_after` events behind, a run of progress-only
+// events it has not yet taken is coalesced to the latest (the design's
+// "latest wins" for slow consumers), so a stalled client costs memory
+// proportional to the partial results, not to progress ticks. A watcher that
+// keeps up (or replays a short back-log) sees every event, so two watchers
+// of one session see identical streams. Not thread-safe: the owner (a stream
+// reactor) guards it.
 #ifndef GOODBUY_SERVER_CORE_WATCH_QUEUE_H_
 #define GOODBUY_SERVER_CORE_WATCH_QUEUE_H_
 
@@ -18,6 +21,10 @@ namespace goodbuy::core {
 
 class WatchQueue {
  public:
+  static constexpr size_t kDefaultCoalesceAfter = 64;
+  explicit WatchQueue(size_t coalesce_after = kDefaultCoalesceAfter)
+      : coalesce_after_(coalesce_after) {}
+
   // Adds an event unless its sequence was already queued or taken.
   void Push(const analysis::v1::SessionEvent& event);
   std::optional<analysis::v1::SessionEvent> Pop();
@@ -26,6 +33,7 @@ class WatchQueue {
   int64_t last_sequence() const { return last_sequence_; }
 
  private:
+  const size_t coalesce_after_;
   std::deque<analysis::v1::SessionEvent> queue_;
   int64_t last_sequence_ = 0;
 };

@@ -21,7 +21,7 @@ class EventStream::Sink final : public core::EventSink {
     MaybeWriteLocked();
   }
 
-  void OnError(const absl::Status& status) override {
+  void OnEnd(const absl::Status& status) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (finishing_ || reactor_ == nullptr) return;
     finishing_ = true;
@@ -60,7 +60,7 @@ class EventStream::Sink final : public core::EventSink {
   }
 
   void Cancelled() {
-    OnError(absl::CancelledError("the client cancelled the stream"));
+    OnEnd(absl::CancelledError("the client cancelled the stream"));
   }
 
   void Detach() {
@@ -116,7 +116,7 @@ void EventStream::Run(const v1::RunSessionRequest& request) {
   service_->Create(request.session(),
                    [service = service_, sink](absl::StatusOr<v1::Session> s) {
                      if (!s.ok()) {
-                       sink->OnError(PrefixFields(s.status(), "session."));
+                       sink->OnEnd(PrefixFields(s.status(), "session."));
                        return;
                      }
                      sink->set_session_id(s->session_id());
@@ -139,8 +139,16 @@ void EventStream::OnDone() {
 }
 
 void StreamRegistry::Add(const std::shared_ptr<core::EventSink>& sink) {
-  std::lock_guard<std::mutex> lock(mu_);
-  sinks_[sink.get()] = sink;
+  absl::Status closed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!closed_.has_value()) {
+      sinks_[sink.get()] = sink;
+      return;
+    }
+    closed = *closed_;
+  }
+  sink->OnEnd(closed);  // a stream that arrives during shutdown
 }
 
 void StreamRegistry::Remove(const core::EventSink* sink) {
@@ -152,11 +160,12 @@ void StreamRegistry::CloseAll(const absl::Status& status) {
   std::vector<std::shared_ptr<core::EventSink>> open;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    closed_ = status;
     for (auto& [ptr, weak] : sinks_) {
       if (auto sink = weak.lock()) open.push_back(std::move(sink));
     }
   }
-  for (auto& sink : open) sink->OnError(status);
+  for (auto& sink : open) sink->OnEnd(status);
 }
 
 size_t StreamRegistry::size() const {

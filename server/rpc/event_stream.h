@@ -65,6 +65,8 @@ class StreamRegistry {
   mutable std::mutex mu_;
   std::map<const core::EventSink*, std::weak_ptr<core::EventSink>> sinks_
       ABSL_GUARDED_BY(mu_);
+  // Set by CloseAll: streams that open later end at once with it.
+  std::optional<absl::Status> closed_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace goodbuy::rpc

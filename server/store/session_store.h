@@ -144,7 +144,10 @@ class SessionStore {
   virtual absl::Status ReleaseSession(const std::string& session_id,
                                       int attempt) = 0;
 
-  virtual absl::Status RecordProgress(const ProgressUpdate& update) = 0;
+  // Appends the events and moves the progress columns. Returns true when a
+  // cancel was requested meanwhile (possibly through another replica): the
+  // job should stop.
+  virtual absl::StatusOr<bool> RecordProgress(const ProgressUpdate& update) = 0;
   virtual absl::Status CompleteSession(const Completion& completion) = 0;
   virtual absl::Status FinishUnsuccessfully(const Failure& failure) = 0;
 

@@ -297,7 +297,7 @@ TEST_F(PgStoreTest, ProgressIsFencedByAttempt) {
   stale.progress_percentage = 10;
   stale.stage = "work";
   stale.last_sequence = 3;
-  EXPECT_EQ(sessions_->RecordProgress(stale).code(),
+  EXPECT_EQ(sessions_->RecordProgress(stale).status().code(),
             absl::StatusCode::kAborted);
   EXPECT_EQ(Sql("SELECT count(*) FROM session_events WHERE session_id = " +
                 Quote(id)),
@@ -617,6 +617,17 @@ TEST_F(PgStoreTest, CancelPendingRunningAndFinished) {
       Sql("SELECT cancel_requested FROM ai_analysis_sessions WHERE id = " +
           Quote(running.session.session_id())),
       "t");
+  // The running job learns of it at its next progress write.
+  ProgressUpdate tick;
+  tick.session_id = running.session.session_id();
+  tick.attempt = running.attempt;
+  tick.events = {RunningEvent(tick.session_id, 3, 10)};
+  tick.progress_percentage = 10;
+  tick.stage = "work";
+  tick.last_sequence = 3;
+  auto cancel_requested = sessions_->RecordProgress(tick);
+  ASSERT_TRUE(cancel_requested.ok()) << cancel_requested.status();
+  EXPECT_TRUE(*cancel_requested);
 
   // Completed: FAILED_PRECONDITION.
   ClaimedSession done =

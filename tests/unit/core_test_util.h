@@ -60,7 +60,7 @@ class RecordingSink : public EventSink {
     }
     cv_.notify_all();
   }
-  void OnError(const absl::Status& status) override {
+  void OnEnd(const absl::Status& status) override {
     {
       std::lock_guard<std::mutex> lock(mu_);
       errors_.push_back(status);

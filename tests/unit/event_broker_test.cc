@@ -116,6 +116,15 @@ TEST(EventBrokerTest, NothingIsDeliveredAfterATerminalEvent) {
   ASSERT_FALSE(late->events().empty());
   EXPECT_EQ(late->events().front().sequence(), 2);
   EXPECT_EQ(late.use_count(), 1);
+  EXPECT_TRUE(late->errors().empty());
+
+  // A watcher whose cursor is already at the terminal event is ended with
+  // OK at once, not left open.
+  auto done = std::make_shared<RecordingSink>();
+  ASSERT_TRUE(broker.Subscribe(kId, 2, done));
+  EXPECT_TRUE(done->events().empty());
+  ASSERT_EQ(done->errors().size(), 1u);
+  EXPECT_TRUE(done->errors().front().ok());
 }
 
 TEST(EventBrokerTest, UnsubscribeStopsDelivery) {

@@ -48,8 +48,8 @@ class MockSessionStore : public store::SessionStore {
               (override));
   MOCK_METHOD(absl::Status, ReleaseSession, (const std::string&, int),
               (override));
-  MOCK_METHOD(absl::Status, RecordProgress, (const store::ProgressUpdate&),
-              (override));
+  MOCK_METHOD(absl::StatusOr<bool>, RecordProgress,
+              (const store::ProgressUpdate&), (override));
   MOCK_METHOD(absl::Status, CompleteSession, (const store::Completion&),
               (override));
   MOCK_METHOD(absl::Status, FinishUnsuccessfully, (const store::Failure&),
@@ -146,6 +146,34 @@ class SessionServiceTest : public ::testing::Test {
     auto value = result.Wait(kWait);
     if (!value.has_value()) return absl::DeadlineExceededError("no callback");
     return *value;
+  }
+
+  // The table as a claim leaves it: the created and the claim events. A
+  // watcher that arrives before the claim reads it (and polls) until the
+  // channel opens; ListEvents honours its cursor like the real store.
+  void ExpectClaimedTable() {
+    v1::Session running_row = PendingRow();
+    running_row.set_status(v1::SESSION_STATUS_RUNNING);
+    running_row.set_last_sequence(2);
+    EXPECT_CALL(sessions_, GetSession(kSession))
+        .Times(AnyNumber())
+        .WillRepeatedly(Return(running_row));
+    EXPECT_CALL(sessions_, ListEvents(kSession, _))
+        .Times(AnyNumber())
+        .WillRepeatedly(Invoke([](const std::string&, int64_t after) {
+          std::vector<v1::SessionEvent> table;
+          for (auto [seq, status] :
+               {std::pair{1, v1::SESSION_STATUS_PENDING},
+                std::pair{2, v1::SESSION_STATUS_RUNNING}}) {
+            if (seq <= after) continue;
+            v1::SessionEvent e;
+            e.set_session_id(kSession);
+            e.set_sequence(seq);
+            e.set_status(status);
+            table.push_back(e);
+          }
+          return table;
+        }));
   }
 
   StrictMock<MockSessionStore> sessions_;
@@ -259,8 +287,7 @@ TEST_F(SessionServiceTest, ValidCreateRunsToCompletedEventOnAWatcher) {
         claimed.claim_event.set_sequence(2);
         return claimed;
       }));
-  EXPECT_CALL(sessions_, ListEvents(kSession, 0))
-      .WillOnce(Return(std::vector<v1::SessionEvent>{}));
+  ExpectClaimedTable();
   EXPECT_CALL(businesses_, LoadHistory(kBusiness))
       .WillOnce(Return(History(24)));
   std::vector<store::ProgressUpdate> progress;
@@ -270,7 +297,7 @@ TEST_F(SessionServiceTest, ValidCreateRunsToCompletedEventOnAWatcher) {
       .WillRepeatedly(Invoke([&](const store::ProgressUpdate& u) {
         std::lock_guard<std::mutex> lock(progress_mu);
         progress.push_back(u);
-        return absl::OkStatus();
+        return false;
       }));
   store::Completion completion;
   EXPECT_CALL(sessions_, CompleteSession(_))
@@ -364,13 +391,12 @@ TEST_F(SessionServiceTest, JobThatCannotLoadHistoryFailsWithAnErrorEvent) {
         claimed.claim_event.set_sequence(2);
         return claimed;
       }));
-  EXPECT_CALL(sessions_, ListEvents(kSession, 0))
-      .WillOnce(Return(std::vector<v1::SessionEvent>{}));
+  ExpectClaimedTable();
   EXPECT_CALL(businesses_, LoadHistory(kBusiness))
       .WillOnce(Return(absl::NotFoundError("business vanished")));
   EXPECT_CALL(sessions_, RecordProgress(_))
       .Times(AnyNumber())
-      .WillRepeatedly(Return(absl::OkStatus()));
+      .WillRepeatedly(Return(false));
   store::Failure failure;
   EXPECT_CALL(sessions_, FinishUnsuccessfully(_))
       .WillOnce(Invoke([&](const store::Failure& f) {
@@ -447,7 +473,10 @@ TEST_F(SessionServiceTest, WatchOfUnknownSessionReportsNotFound) {
 }
 
 TEST_F(SessionServiceTest, WatchBeyondTheLastEventIsOutOfRange) {
+  // Only a finished session's last_sequence is final: a running one's
+  // trails the live stream, so there the watcher waits instead.
   v1::Session row = PendingRow();
+  row.set_status(v1::SESSION_STATUS_COMPLETED);
   row.set_last_sequence(4);
   EXPECT_CALL(sessions_, GetSession(kSession)).WillOnce(Return(row));
   auto sink = std::make_shared<RecordingSink>();

@@ -22,13 +22,27 @@ std::vector<int64_t> Drain(WatchQueue& queue) {
 }
 
 TEST(WatchQueueTest, PopOnEmptyReturnsNothing) {
-  WatchQueue queue;
+  WatchQueue queue(/*coalesce_after=*/0);
   EXPECT_TRUE(queue.empty());
   EXPECT_FALSE(queue.Pop().has_value());
 }
 
+TEST(WatchQueueTest, AWatcherThatKeepsUpSeesEveryProgressEvent) {
+  WatchQueue queue(/*coalesce_after=*/3);
+  queue.Push(Progress("s", 1, 10));
+  queue.Push(Progress("s", 2, 20));
+  queue.Push(Progress("s", 3, 30));
+  EXPECT_EQ(queue.size(), 3u);  // below the threshold: nothing merged
+  queue.Push(Progress("s", 4, 40));
+  queue.Push(Progress("s", 5, 50));
+  ASSERT_EQ(queue.size(), 3u);  // behind: the newest progress wins
+  std::vector<int64_t> seen;
+  while (auto e = queue.Pop()) seen.push_back(e->sequence());
+  EXPECT_EQ(seen, (std::vector<int64_t>{1, 2, 5}));
+}
+
 TEST(WatchQueueTest, ConsecutiveProgressCoalescesToLatest) {
-  WatchQueue queue;
+  WatchQueue queue(/*coalesce_after=*/0);
   queue.Push(Progress("s", 1, 10));
   queue.Push(Progress("s", 2, 20));
   queue.Push(Progress("s", 3, 30));
@@ -41,7 +55,7 @@ TEST(WatchQueueTest, ConsecutiveProgressCoalescesToLatest) {
 }
 
 TEST(WatchQueueTest, PartialResultsAreNeverDroppedOrMerged) {
-  WatchQueue queue;
+  WatchQueue queue(/*coalesce_after=*/0);
   queue.Push(Partial("s", 1, 10, "a"));
   queue.Push(Partial("s", 2, 20, "b"));
   queue.Push(Partial("s", 3, 30, "c"));
@@ -52,7 +66,7 @@ TEST(WatchQueueTest, PartialResultsAreNeverDroppedOrMerged) {
 }
 
 TEST(WatchQueueTest, ProgressAfterPartialIsNotMergedIntoThePartial) {
-  WatchQueue queue;
+  WatchQueue queue(/*coalesce_after=*/0);
   queue.Push(Progress("s", 1, 5));
   queue.Push(Partial("s", 2, 10, "a"));
   queue.Push(Progress("s", 3, 15));
@@ -63,7 +77,7 @@ TEST(WatchQueueTest, ProgressAfterPartialIsNotMergedIntoThePartial) {
 }
 
 TEST(WatchQueueTest, TerminalEventIsKeptAfterProgress) {
-  WatchQueue queue;
+  WatchQueue queue(/*coalesce_after=*/0);
   queue.Push(Progress("s", 1, 10));
   queue.Push(Progress("s", 2, 50));
   queue.Push(Terminal("s", 3, v1::SESSION_STATUS_COMPLETED));
@@ -79,14 +93,14 @@ TEST(WatchQueueTest, TerminalEventIsKeptAfterProgress) {
 
 TEST(WatchQueueTest, ProgressDoesNotOverwriteAQueuedTerminalEvent) {
   // A terminal event with no payload must not count as "progress only".
-  WatchQueue queue;
+  WatchQueue queue(/*coalesce_after=*/0);
   queue.Push(Terminal("s", 1, v1::SESSION_STATUS_CANCELLED));
   queue.Push(Progress("s", 2, 10));
   EXPECT_THAT(Drain(queue), ElementsAre(1, 2));
 }
 
 TEST(WatchQueueTest, ErrorPayloadIsNotCoalesced) {
-  WatchQueue queue;
+  WatchQueue queue(/*coalesce_after=*/0);
   queue.Push(Progress("s", 1, 10));
   v1::SessionEvent failed = Terminal("s", 2, v1::SESSION_STATUS_FAILED);
   failed.mutable_error()->set_code(13);
@@ -99,7 +113,7 @@ TEST(WatchQueueTest, ErrorPayloadIsNotCoalesced) {
 }
 
 TEST(WatchQueueTest, DuplicateAndOlderSequencesAreIgnored) {
-  WatchQueue queue;
+  WatchQueue queue(/*coalesce_after=*/0);
   queue.Push(Partial("s", 5, 10, "five"));
   queue.Push(Partial("s", 5, 10, "five-again"));
   queue.Push(Partial("s", 3, 10, "three"));
@@ -111,7 +125,7 @@ TEST(WatchQueueTest, DuplicateAndOlderSequencesAreIgnored) {
 }
 
 TEST(WatchQueueTest, SequencesAlreadyTakenStayIgnored) {
-  WatchQueue queue;
+  WatchQueue queue(/*coalesce_after=*/0);
   queue.Push(Progress("s", 1, 10));
   queue.Push(Progress("s", 2, 20));
   EXPECT_THAT(Drain(queue), ElementsAre(2));

@@ -41,7 +41,9 @@ absl::Status CurrentExceptionToStatus(const char* what) {
           absl::StrCat(what, ": the database query timed out"));
     }
     if (state == "40001" || state == "40P01" || state == "55P03") {
-      return absl::AbortedError(
+      // Retryable as a whole; ABORTED is kept for a lost lease (stale
+      // attempt), which must not be retried.
+      return absl::UnavailableError(
           absl::StrCat(what, ": conflicted with a concurrent change; retry"));
     }
     if (absl::StartsWith(state, "08") || state == "57P01" || state == "57P02" ||

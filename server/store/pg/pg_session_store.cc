@@ -222,7 +222,7 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
       "greatest(progress_percentage, $3), stage = $4, last_sequence = "
       "greatest(last_sequence, $5), streaming_data = coalesce($6::json, "
       "streaming_data), updated_at = now() WHERE id = $1 AND attempt = $2 AND "
-      "status = 'running'");
+      "status = 'running' RETURNING cancel_requested");
   pool_->Prepare(
       "complete_session",
       "UPDATE ai_analysis_sessions SET status = 'completed', "
@@ -445,20 +445,22 @@ absl::Status PgSessionStore::ReleaseSession(const std::string& session_id,
   });
 }
 
-absl::Status PgSessionStore::RecordProgress(const ProgressUpdate& update) {
-  return pool_->With("record progress", [&](pqxx::connection& conn) {
-    pqxx::work tx(conn);
-    const std::string streaming =
-        update.streaming_data_json.value_or(std::string());
-    auto r =
-        tx.exec_prepared("record_progress", update.session_id, update.attempt,
-                         update.progress_percentage, update.stage,
-                         update.last_sequence, NullIfEmpty(streaming));
-    if (r.affected_rows() == 0) return StaleAttempt(update.session_id);
-    for (const auto& event : update.events) InsertEvent(tx, event);
-    tx.commit();
-    return absl::OkStatus();
-  });
+absl::StatusOr<bool> PgSessionStore::RecordProgress(
+    const ProgressUpdate& update) {
+  return pool_->With(
+      "record progress", [&](pqxx::connection& conn) -> absl::StatusOr<bool> {
+        pqxx::work tx(conn);
+        const std::string streaming =
+            update.streaming_data_json.value_or(std::string());
+        auto r = tx.exec_prepared("record_progress", update.session_id,
+                                  update.attempt, update.progress_percentage,
+                                  update.stage, update.last_sequence,
+                                  NullIfEmpty(streaming));
+        if (r.empty()) return StaleAttempt(update.session_id);
+        for (const auto& event : update.events) InsertEvent(tx, event);
+        tx.commit();
+        return r[0][0].as<bool>();
+      });
 }
 
 absl::Status PgSessionStore::CompleteSession(const Completion& completion) {

@@ -33,7 +33,7 @@ class PgSessionStore final : public SessionStore {
       const v1::SessionEvent& cancelled_event) override;
   absl::Status ReleaseSession(const std::string& session_id,
                               int attempt) override;
-  absl::Status RecordProgress(const ProgressUpdate& update) override;
+  absl::StatusOr<bool> RecordProgress(const ProgressUpdate& update) override;
   absl::Status CompleteSession(const Completion& completion) override;
   absl::Status FinishUnsuccessfully(const Failure& failure) override;
   absl::StatusOr<std::vector<v1::SessionEvent>> ListEvents(

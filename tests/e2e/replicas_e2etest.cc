@@ -1,0 +1,93 @@
+// Two analysis-server processes on one database, as stateless replicas: a
+// session runs on one and is cancelled and watched through the other.
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "client/analysis_client.h"
+#include "gtest/gtest.h"
+#include "tests/testing/test_env.h"
+
+namespace goodbuy {
+namespace {
+
+namespace v1 = ::goodbuy::analysis::v1;
+
+std::vector<v1::SessionEvent> WatchAll(client::AnalysisClient& c,
+                                       const std::string& id,
+                                       int64_t after = 0) {
+  std::vector<v1::SessionEvent> events;
+  auto status = c.Watch(id, after, [&](const v1::SessionEvent& e) {
+    events.push_back(e);
+    return true;
+  });
+  EXPECT_TRUE(status.ok()) << status;
+  return events;
+}
+
+class ReplicasTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_.MigrateAndLoadDemo();
+    // A runs jobs slowly enough to be cancelled mid-way. B starts only once
+    // A holds the session, so B cannot be the one running it.
+    a_ = std::make_unique<testing::ServerProcess>(
+        db_.url(), std::vector<std::string>{"--min_stage_ms=150"});
+  }
+
+  testing::ScratchDatabase db_;
+  std::unique_ptr<testing::ServerProcess> a_;
+  std::unique_ptr<testing::ServerProcess> b_;
+};
+
+TEST_F(ReplicasTest, CancelThroughAnotherReplicaStopsTheJob) {
+  client::AnalysisClient via_a(a_->target());
+  v1::CreateSessionRequest request;
+  request.set_business_id("biz_demo_retail");
+  request.set_session_type(v1::SESSION_TYPE_FORECAST);
+  auto session = via_a.CreateSession(request);
+  ASSERT_TRUE(session.ok()) << session.status();
+
+  std::vector<v1::SessionEvent> on_a;
+  std::thread watcher([&] { on_a = WatchAll(via_a, session->session_id()); });
+  // Wait until A is running it, then start B and cancel through B, which
+  // does not run it: only the database connects the two.
+  for (int i = 0; i < 100; ++i) {
+    auto now = via_a.GetSession(session->session_id());
+    ASSERT_TRUE(now.ok()) << now.status();
+    if (now->status() == v1::SESSION_STATUS_RUNNING &&
+        now->progress_percentage() > 0) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  b_ = std::make_unique<testing::ServerProcess>(db_.url());
+  client::AnalysisClient via_b(b_->target());
+  auto cancel = via_b.CancelSession(session->session_id(), "through B");
+  ASSERT_TRUE(cancel.ok()) << cancel.status();
+  watcher.join();
+
+  ASSERT_FALSE(on_a.empty());
+  EXPECT_EQ(on_a.back().status(), v1::SESSION_STATUS_CANCELLED)
+      << on_a.back().DebugString();
+  auto row = via_b.GetSession(session->session_id());
+  ASSERT_TRUE(row.ok());
+  EXPECT_EQ(row->status(), v1::SESSION_STATUS_CANCELLED);
+  EXPECT_LT(row->progress_percentage(), 100);
+
+  // B never ran it, yet its watchers get the same history from the table,
+  // ending with the same terminal event.
+  auto on_b = WatchAll(via_b, session->session_id());
+  ASSERT_FALSE(on_b.empty());
+  EXPECT_EQ(on_b.back().sequence(), on_a.back().sequence());
+  EXPECT_EQ(on_b.back().status(), v1::SESSION_STATUS_CANCELLED);
+
+  // A watch whose cursor is already at the end closes at once, empty.
+  auto none = WatchAll(via_b, session->session_id(), on_b.back().sequence());
+  EXPECT_TRUE(none.empty());
+  auto none_a = WatchAll(via_a, session->session_id(), on_a.back().sequence());
+  EXPECT_TRUE(none_a.empty());
+}
+
+}  // namespace
+}  // namespace goodbuy
