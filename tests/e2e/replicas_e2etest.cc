@@ -6,6 +6,7 @@
 
 #include "client/analysis_client.h"
 #include "gtest/gtest.h"
+#include "tests/e2e/watch_all.h"
 #include "tests/testing/test_env.h"
 
 namespace goodbuy {
@@ -13,17 +14,7 @@ namespace {
 
 namespace v1 = ::goodbuy::analysis::v1;
 
-std::vector<v1::SessionEvent> WatchAll(client::AnalysisClient& c,
-                                       const std::string& id,
-                                       int64_t after = 0) {
-  std::vector<v1::SessionEvent> events;
-  auto status = c.Watch(id, after, [&](const v1::SessionEvent& e) {
-    events.push_back(e);
-    return true;
-  });
-  EXPECT_TRUE(status.ok()) << status;
-  return events;
-}
+using ::goodbuy::e2e::WatchAll;
 
 class ReplicasTest : public ::testing::Test {
  protected:

@@ -16,12 +16,14 @@
 #include "gmock/gmock.h"
 #include "goodbuy/analysis/v1/analysis_service.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "tests/e2e/watch_all.h"
 #include "tests/testing/test_env.h"
 
 namespace goodbuy {
 namespace {
 
 namespace v1 = ::goodbuy::analysis::v1;
+using ::goodbuy::e2e::WatchAll;
 using ::google::protobuf::util::MessageDifferencer;
 using ::testing::HasSubstr;
 
@@ -44,18 +46,6 @@ class SessionStreamTest : public ::testing::Test {
     request.set_business_id(business);
     request.set_session_type(type);
     return request;
-  }
-
-  static std::vector<v1::SessionEvent> WatchAll(client::AnalysisClient& c,
-                                                const std::string& id,
-                                                int64_t after = 0) {
-    std::vector<v1::SessionEvent> events;
-    auto status = c.Watch(id, after, [&](const v1::SessionEvent& e) {
-      events.push_back(e);
-      return true;
-    });
-    EXPECT_TRUE(status.ok()) << status;
-    return events;
   }
 
   static testing::ScratchDatabase* db_;
