@@ -30,7 +30,7 @@ const Anchors kRunwayAnchors = {{3, 0}, {18, 100}};
 // Margins: 0 at <= -10%, 50 at the median, 100 at >= 2x median. The reference
 // gives 10% as the median when no industry figure is known; we use it for the
 // EBITDA and net margins. Gross margin with a 10% median would score nearly
-// every business 100, so it uses a [DESIGN] all-industry placeholder median of
+// every business 100, so it uses a [DESIGN] all-industry default median of
 // 30% until an industry table exists.
 const Anchors kEbitdaMarginAnchors = {{-0.10, 0}, {0.10, 50}, {0.20, 100}};
 const Anchors kNetMarginAnchors = {{-0.10, 0}, {0.10, 50}, {0.20, 100}};

@@ -52,7 +52,7 @@ constexpr MarketMultiples kMultiples = {
     /*revenue_high=*/0.7,
 };
 
-constexpr double kMinOwnerSalaryShareOfSde = 0.25;  // [DESIGN] placeholder
+constexpr double kMinOwnerSalaryShareOfSde = 0.25;  // [DESIGN] default
 constexpr double kMinProjectionGrowth = -0.10;
 constexpr double kMaxProjectionGrowth = 0.15;
 constexpr double kMinRateOverGrowth = 0.01;  // keeps r - 3 pp above g

@@ -9,7 +9,7 @@
 //    at r - 3 pp (kept at least 1 pp above g);
 //  * capitalization: the same normalised cash flow x (1 + g) / (r - g).
 // The replacement owner salary is the owner's own TTM compensation, floored
-// at 25% of SDE when the owner draws less ([DESIGN] placeholder until a
+// at 25% of SDE when the owner draws less ([DESIGN] default until a
 // salary table exists). All values are enterprise values floored at 0; cash
 // and debt are reported as market-method inputs (equity = EV - debt + cash).
 // Confidence = 100 x product of the §2.4 factors (history, earnings
