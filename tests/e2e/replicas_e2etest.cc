@@ -1,10 +1,13 @@
 // Two analysis-server processes on one database, as stateless replicas: a
 // session runs on one and is cancelled and watched through the other.
+#include <sys/wait.h>
+
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "client/analysis_client.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/watch_all.h"
 #include "tests/testing/test_env.h"
@@ -78,6 +81,66 @@ TEST_F(ReplicasTest, CancelThroughAnotherReplicaStopsTheJob) {
   EXPECT_TRUE(none.empty());
   auto none_a = WatchAll(via_a, session->session_id(), on_a.back().sequence());
   EXPECT_TRUE(none_a.empty());
+}
+
+TEST_F(ReplicasTest,
+       SigtermReleasesARunningSessionAndAnotherReplicaFinishesIt) {
+  // A holds each stage for 150 ms and gets no grace period, so SIGTERM
+  // lands mid-job.
+  a_ = std::make_unique<testing::ServerProcess>(
+      db_.url(),
+      std::vector<std::string>{"--min_stage_ms=150", "--shutdown_grace_s=0"});
+  client::AnalysisClient via_a(a_->target());
+  v1::CreateSessionRequest request;
+  request.set_business_id("biz_demo_agency");
+  request.set_session_type(v1::SESSION_TYPE_HEALTH_ANALYSIS);
+  auto session = via_a.CreateSession(request);
+  ASSERT_TRUE(session.ok()) << session.status();
+  const std::string id = session->session_id();
+  const std::string row_sql =
+      "SELECT status || '/' || attempt FROM ai_analysis_sessions WHERE id = '" +
+      id + "'";
+  // Wait until A runs it and has written a partial result.
+  const std::string partials_sql =
+      "SELECT count(*) FROM session_events WHERE kind = 'partial' AND "
+      "session_id = '" +
+      id + "'";
+  for (int i = 0;
+       i < 200 && testing::QueryValue(db_.url(), partials_sql) == "0"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(testing::QueryValue(db_.url(), row_sql), "running/1");
+  ASSERT_NE(testing::QueryValue(db_.url(), partials_sql), "0");
+
+  // The fault: A is told to stop while the job runs.
+  const int status = a_->Stop();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << a_->Log();
+  EXPECT_THAT(a_->Log(), ::testing::HasSubstr("released at shutdown"));
+  // What survived: the session, back in the queue, with its events so far.
+  EXPECT_EQ(testing::QueryValue(db_.url(), row_sql), "pending/1");
+  const std::string events_before = testing::QueryValue(
+      db_.url(),
+      "SELECT count(*) FROM session_events WHERE session_id = '" + id + "'");
+  EXPECT_GE(std::stoi(events_before), 3);
+
+  // B picks it up from the queue and runs it to the end.
+  b_ = std::make_unique<testing::ServerProcess>(db_.url());
+  client::AnalysisClient via_b(b_->target());
+  auto events = WatchAll(via_b, id);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.front().sequence(), 1);
+  EXPECT_EQ(events.back().status(), v1::SESSION_STATUS_COMPLETED);
+  for (size_t i = 1; i < events.size(); ++i) {
+    EXPECT_GT(events[i].sequence(), events[i - 1].sequence());
+    EXPECT_GE(events[i].progress_percentage(),
+              events[i - 1].progress_percentage());
+  }
+  EXPECT_EQ(testing::QueryValue(db_.url(), row_sql), "completed/2");
+  EXPECT_EQ(testing::QueryValue(db_.url(),
+                                "SELECT count(*) FROM health_metrics WHERE "
+                                "data_sources->>'session_id' = '" +
+                                    id + "'"),
+            "1");
 }
 
 }  // namespace
