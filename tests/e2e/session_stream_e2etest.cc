@@ -288,5 +288,38 @@ TEST_F(SessionStreamTest, AnalysisctlRunPrintsJsonEventsAndExitsZero) {
   EXPECT_THAT(output, HasSubstr("\"partialResult\""));
 }
 
+TEST_F(SessionStreamTest, StoredHistoryThatCannotBeAnalysedFailsTheSession) {
+  // A business whose stored months have a hole (no July): accepted at
+  // create (enough months), then the job finds the gap and fails.
+  testing::ExecSql(db_->url(), R"sql(
+    INSERT INTO users (id, email) VALUES ('usr_gappy', 'gappy@example.com')
+      ON CONFLICT DO NOTHING;
+    INSERT INTO businesses (id, title, owner_id)
+      VALUES ('biz_gappy', 'Gappy Goods', 'usr_gappy') ON CONFLICT DO NOTHING;
+    INSERT INTO business_financial_periods (business_id, month, revenue,
+                                            operating_expenses, cash)
+    SELECT 'biz_gappy', make_date(2024, m, 1), 10000 + 100 * m, 7000, 20000
+    FROM generate_series(1, 12) AS m WHERE m <> 7
+    ON CONFLICT DO NOTHING;
+  )sql");
+  std::string output;
+  const int rc =
+      testing::RunCommand({GOODBUY_CTL_BIN, "--server=" + server_->target(),
+                           "run", "--business=biz_gappy", "--type=health"},
+                          &output);
+  EXPECT_EQ(rc, 1) << output;  // a failed session is a non-zero exit
+  EXPECT_THAT(output, HasSubstr("failed"));
+  EXPECT_THAT(output, HasSubstr("2024-07"));
+  EXPECT_EQ(testing::QueryValue(
+                db_->url(),
+                "SELECT status || '/' || error_code FROM ai_analysis_sessions "
+                "WHERE business_id = 'biz_gappy'"),
+            "failed/9");  // FAILED_PRECONDITION
+  EXPECT_EQ(testing::QueryValue(db_->url(),
+                                "SELECT count(*) FROM health_metrics WHERE "
+                                "business_id = 'biz_gappy'"),
+            "0");
+}
+
 }  // namespace
 }  // namespace goodbuy

@@ -83,10 +83,14 @@ std::string AdminDatabaseUrl() {
 std::string SourceDir() { return GOODBUY_SOURCE_DIR; }
 std::string SqlDir() { return SourceDir() + "/sql"; }
 
-void ExecSqlFile(const std::string& url, const std::string& path) {
+void ExecSql(const std::string& url, const std::string& sql) {
   pqxx::connection conn(url);
   pqxx::nontransaction tx(conn);
-  tx.exec(ReadFile(path));
+  tx.exec(sql);
+}
+
+void ExecSqlFile(const std::string& url, const std::string& path) {
+  ExecSql(url, ReadFile(path));
 }
 
 std::string QueryValue(const std::string& url, const std::string& sql) {

@@ -22,6 +22,8 @@ std::string SqlDir();
 
 // Runs a SQL script (many statements) against `url`.
 void ExecSqlFile(const std::string& url, const std::string& path);
+// Runs SQL text (one or many statements) against `url`.
+void ExecSql(const std::string& url, const std::string& sql);
 // Runs one statement and returns the first column of the first row ("" if
 // there is none).
 std::string QueryValue(const std::string& url, const std::string& sql);
