@@ -96,19 +96,28 @@ ensure_packages() {
     die "apt-get install failed"
 }
 
-# ensure_tools: tools/node_modules/.bin/buf from tools/package-lock.json (npm ci), unless present
+# ensure_tools: tools/node_modules/.bin/buf from tools/package-lock.json, and the dependencies of
+# the Node.js dashboard example from client/node/package-lock.json (npm ci each), unless present
 # and up to date.
 ensure_tools() {
   local tools="$GOODBUY_ROOT/tools"
   local buf="$tools/node_modules/.bin/buf"
-  if [[ -x "$buf" && "$tools/node_modules/.package-lock.json" -nt "$tools/package-lock.json" ]] &&
-    "$buf" --version >/dev/null 2>&1; then
-    return 0
+  if [[ ! -x "$buf" || ! "$tools/node_modules/.package-lock.json" -nt "$tools/package-lock.json" ]] ||
+    ! "$buf" --version >/dev/null 2>&1; then
+    command -v npm >/dev/null 2>&1 || die "npm not found; install Node.js >= 18 and npm"
+    log "installing buf (npm ci --prefix tools)"
+    npm ci --prefix "$tools" --no-audit --no-fund --loglevel=error >&2 || die "npm ci --prefix tools failed"
+    "$buf" --version >/dev/null 2>&1 || die "$buf does not run"
   fi
-  command -v npm >/dev/null 2>&1 || die "npm not found; install Node.js >= 18 and npm"
-  log "installing buf (npm ci --prefix tools)"
-  npm ci --prefix "$tools" --no-audit --no-fund --loglevel=error >&2 || die "npm ci --prefix tools failed"
-  "$buf" --version >/dev/null 2>&1 || die "$buf does not run"
+
+  local node_client="$GOODBUY_ROOT/client/node"
+  if [[ ! -d "$node_client/node_modules/@grpc/grpc-js" ||
+    ! "$node_client/node_modules/.package-lock.json" -nt "$node_client/package-lock.json" ]]; then
+    command -v npm >/dev/null 2>&1 || die "npm not found; install Node.js >= 18 and npm"
+    log "installing the Node.js client's dependencies (npm ci --prefix client/node)"
+    npm ci --prefix "$node_client" --no-audit --no-fund --loglevel=error >&2 ||
+      die "npm ci --prefix client/node failed"
+  fi
 }
 
 buf_bin() { echo "$GOODBUY_ROOT/tools/node_modules/.bin/buf"; }
