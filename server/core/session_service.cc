@@ -69,10 +69,9 @@ bool SessionService::OnDb(std::function<void()> task) {
   return db_pool_->Post(std::move(task));
 }
 
-bool SessionService::HasCapacity() const {
+bool SessionService::HasCapacity(int claiming) const {
   return !stopping_.load() &&
-         static_cast<int>(jobs_.Load()) + claiming_.load() <
-             options_.job_threads;
+         static_cast<int>(jobs_.Load()) + claiming < options_.job_threads;
 }
 
 void SessionService::Create(const v1::CreateSessionRequest& request,
@@ -145,13 +144,10 @@ absl::StatusOr<v1::Session> SessionService::CreateOnDb(
 
 bool SessionService::ReserveSlot() {
   int claiming = claiming_.load();
-  for (;;) {
-    if (stopping_.load() ||
-        static_cast<int>(jobs_.Load()) + claiming >= options_.job_threads) {
-      return false;
-    }
-    if (claiming_.compare_exchange_weak(claiming, claiming + 1)) return true;
-  }
+  do {
+    if (!HasCapacity(claiming)) return false;
+  } while (!claiming_.compare_exchange_weak(claiming, claiming + 1));
+  return true;
 }
 
 void SessionService::ClaimAndRun(const std::string& session_id) {
@@ -188,7 +184,7 @@ void SessionService::ClaimAndRun(const std::string& session_id) {
 void SessionService::ClaimLoop() {
   if (stopping_.load()) return;
   broker_.Sweep(absl::Now());
-  if (HasCapacity()) {
+  if (HasCapacity(claiming_.load())) {
     OnDb([this] {
       const int room = options_.job_threads - static_cast<int>(jobs_.Load());
       if (room <= 0) return;

@@ -82,7 +82,8 @@ class SessionService {
   void ClaimLoop();
   void WatchFromDb(const std::string& session_id, int64_t after,
                    const std::shared_ptr<EventSink>& sink, bool first);
-  bool HasCapacity() const;
+  // True when a job slot is free, counting `claiming` claims in progress.
+  bool HasCapacity(int claiming) const;
   // Takes a job slot for a claim in progress; false when none is free.
   bool ReserveSlot();
   // Runs `task` on the DB pool; false when the pool is full or stopping.

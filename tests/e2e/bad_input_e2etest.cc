@@ -24,17 +24,8 @@ using ::testing::Field;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class BadInputTest : public ::testing::Test {
+class BadInputTest : public testing::DemoServerTest {
  protected:
-  static void SetUpTestSuite() {
-    db_ = new testing::ScratchDatabase();
-    db_->MigrateAndLoadDemo();
-    server_ = new testing::ServerProcess(db_->url());
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    delete db_;
-  }
   void SetUp() override {
     stub_ = v1::AnalysisService::NewStub(grpc::CreateChannel(
         server_->target(), grpc::InsecureChannelCredentials()));
@@ -85,14 +76,9 @@ class BadInputTest : public ::testing::Test {
     }
   }
 
-  static testing::ScratchDatabase* db_;
-  static testing::ServerProcess* server_;
   std::unique_ptr<v1::AnalysisService::Stub> stub_;
   std::string rows_before_;
 };
-
-testing::ScratchDatabase* BadInputTest::db_ = nullptr;
-testing::ServerProcess* BadInputTest::server_ = nullptr;
 
 auto Violation(const std::string& field) {
   return Contains(Field(&client::FieldViolation::field, field));

@@ -70,17 +70,8 @@ std::vector<std::string> Lines(const std::string& text) {
   return ::testing::AssertionSuccess();
 }
 
-class NodeClientTest : public ::testing::Test {
+class NodeClientTest : public testing::DemoServerTest {
  protected:
-  static void SetUpTestSuite() {
-    db_ = new testing::ScratchDatabase();
-    db_->MigrateAndLoadDemo();
-    server_ = new testing::ServerProcess(db_->url());
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    delete db_;
-  }
   void SetUp() override { ASSERT_TRUE(NodeClientReady()); }
 
   static int Run(std::vector<std::string> args, std::string* output) {
@@ -89,13 +80,7 @@ class NodeClientTest : public ::testing::Test {
     argv.insert(argv.end(), args.begin(), args.end());
     return testing::RunCommand(argv, output);
   }
-
-  static testing::ScratchDatabase* db_;
-  static testing::ServerProcess* server_;
 };
-
-testing::ScratchDatabase* NodeClientTest::db_ = nullptr;
-testing::ServerProcess* NodeClientTest::server_ = nullptr;
 
 TEST_F(NodeClientTest, RunSessionStreamsJsonEventsToCompletion) {
   std::string output;

@@ -27,17 +27,11 @@ using ::goodbuy::e2e::WatchAll;
 using ::google::protobuf::util::MessageDifferencer;
 using ::testing::HasSubstr;
 
-class SessionStreamTest : public ::testing::Test {
+class SessionStreamTest : public testing::DemoServerTest {
  protected:
   static void SetUpTestSuite() {
-    db_ = new testing::ScratchDatabase();
-    db_->MigrateAndLoadDemo();
     // Stages held 40 ms so watchers can join while a job is in flight.
-    server_ = new testing::ServerProcess(db_->url(), {"--min_stage_ms=40"});
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    delete db_;
+    StartSuite({"--min_stage_ms=40"});
   }
 
   static v1::CreateSessionRequest Request(const std::string& business,
@@ -47,13 +41,7 @@ class SessionStreamTest : public ::testing::Test {
     request.set_session_type(type);
     return request;
   }
-
-  static testing::ScratchDatabase* db_;
-  static testing::ServerProcess* server_;
 };
-
-testing::ScratchDatabase* SessionStreamTest::db_ = nullptr;
-testing::ServerProcess* SessionStreamTest::server_ = nullptr;
 
 TEST_F(SessionStreamTest, HealthSessionStreamsToCompletionAndPersists) {
   client::AnalysisClient c(server_->target());
@@ -111,12 +99,12 @@ TEST_F(SessionStreamTest, HealthSessionStreamsToCompletionAndPersists) {
                                 "ai_analysis_sessions WHERE id = '" +
                                     session->session_id() + "'"),
             "5");
-  EXPECT_NE(testing::QueryValue(db_->url(),
+  EXPECT_EQ(testing::QueryValue(db_->url(),
                                 "SELECT completed_at IS NOT NULL AND "
                                 "processing_time_ms >= 0 FROM "
                                 "ai_analysis_sessions WHERE id = '" +
                                     session->session_id() + "'"),
-            "f");
+            "t");
   // Write-back: the application sees a new health_metrics row.
   EXPECT_EQ(
       testing::QueryValue(db_->url(),

@@ -197,6 +197,22 @@ std::string ServerProcess::Log() const {
   return ReadFile(dir_ + "/server.log");
 }
 
+ScratchDatabase* DemoServerTest::db_ = nullptr;
+ServerProcess* DemoServerTest::server_ = nullptr;
+
+void DemoServerTest::StartSuite(std::vector<std::string> server_flags) {
+  db_ = new ScratchDatabase();
+  db_->MigrateAndLoadDemo();
+  server_ = new ServerProcess(db_->url(), std::move(server_flags));
+}
+
+void DemoServerTest::TearDownTestSuite() {
+  delete server_;
+  server_ = nullptr;
+  delete db_;
+  db_ = nullptr;
+}
+
 int RunCommand(const std::vector<std::string>& argv, std::string* output,
                int timeout_seconds) {
   int pipefd[2];

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "gtest/gtest.h"
+
 namespace goodbuy::testing {
 
 // TEST_DATABASE_URL, a superuser URL on a throwaway server; aborts the test
@@ -68,6 +70,20 @@ class ServerProcess {
   pid_t pid_ = -1;
   int port_ = 0;
   std::string dir_;
+};
+
+// Base for suites that share one scratch database (migrated, demo data
+// loaded) and one analysis-server on it for all their tests. A suite that
+// needs server flags defines `static void SetUpTestSuite() {
+// StartSuite({"--flag=..."}); }`.
+class DemoServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { StartSuite({}); }
+  static void TearDownTestSuite();
+  static void StartSuite(std::vector<std::string> server_flags);
+
+  static ScratchDatabase* db_;
+  static ServerProcess* server_;
 };
 
 // Runs a command to completion; returns its exit code and captures stdout

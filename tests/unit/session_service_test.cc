@@ -117,6 +117,23 @@ v1::Session PendingRow() {
   return s;
 }
 
+// What a successful claim returns: the row running at `attempt`, and the
+// caller's claim event as sequence 2.
+auto ClaimAsAttempt(int attempt) {
+  return [attempt](const std::string&, const std::string&, absl::Duration,
+                   const v1::SessionEvent& event) {
+    store::ClaimedSession claimed;
+    claimed.session = PendingRow();
+    claimed.session.set_status(v1::SESSION_STATUS_RUNNING);
+    claimed.session.set_stage("started");
+    claimed.session.set_last_sequence(2);
+    claimed.attempt = attempt;
+    claimed.claim_event = event;
+    claimed.claim_event.set_sequence(2);
+    return claimed;
+  };
+}
+
 class SessionServiceTest : public ::testing::Test {
  protected:
   SessionServiceTest() : db_pool_("db-test", 2, 64) {}
@@ -275,18 +292,7 @@ TEST_F(SessionServiceTest, ValidCreateRunsToCompletedEventOnAWatcher) {
         return store::CreatedSession{PendingRow(), true};
       }));
   EXPECT_CALL(sessions_, ClaimSession(kSession, "test-replica", _, _))
-      .WillOnce(Invoke([](const std::string&, const std::string&,
-                          absl::Duration, const v1::SessionEvent& event) {
-        store::ClaimedSession claimed;
-        claimed.session = PendingRow();
-        claimed.session.set_status(v1::SESSION_STATUS_RUNNING);
-        claimed.session.set_stage("started");
-        claimed.session.set_last_sequence(2);
-        claimed.attempt = 1;
-        claimed.claim_event = event;
-        claimed.claim_event.set_sequence(2);
-        return claimed;
-      }));
+      .WillOnce(Invoke(ClaimAsAttempt(1)));
   ExpectClaimedTable();
   EXPECT_CALL(businesses_, LoadHistory(kBusiness))
       .WillOnce(Return(History(24)));
@@ -380,17 +386,7 @@ TEST_F(SessionServiceTest, JobThatCannotLoadHistoryFailsWithAnErrorEvent) {
   EXPECT_CALL(sessions_, CreateSession(_))
       .WillOnce(Return(store::CreatedSession{PendingRow(), true}));
   EXPECT_CALL(sessions_, ClaimSession(kSession, _, _, _))
-      .WillOnce(Invoke([](const std::string&, const std::string&,
-                          absl::Duration, const v1::SessionEvent& event) {
-        store::ClaimedSession claimed;
-        claimed.session = PendingRow();
-        claimed.session.set_status(v1::SESSION_STATUS_RUNNING);
-        claimed.session.set_last_sequence(2);
-        claimed.attempt = 3;
-        claimed.claim_event = event;
-        claimed.claim_event.set_sequence(2);
-        return claimed;
-      }));
+      .WillOnce(Invoke(ClaimAsAttempt(3)));
   ExpectClaimedTable();
   EXPECT_CALL(businesses_, LoadHistory(kBusiness))
       .WillOnce(Return(absl::NotFoundError("business vanished")));
