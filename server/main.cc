@@ -27,8 +27,9 @@
 #include "grpc/health/v1/health.pb.h"
 #include "server/core/executor.h"
 #include "server/core/session_service.h"
+#include "server/migrate_command.h"
 #include "server/rpc/analysis_service.h"
-#include "server/store/pg/migrator.h"
+#include "server/store/pg/migrate/migrator.h"
 #include "server/store/pg/pg_business_store.h"
 #include "server/store/pg/pg_pool.h"
 #include "server/store/pg/pg_session_store.h"
@@ -92,71 +93,47 @@ constexpr char kUsage[] =
     R"(GoodBuy HQ analysis session orchestrator.
 
 Usage:
-  analysis-server serve   [--listen=127.0.0.1:50051] [--database_url=URL] [flags]
-  analysis-server migrate up      apply pending migrations from --sql_dir
-  analysis-server migrate status  list migrations and whether they are applied
+  analysis-server serve [--listen=127.0.0.1:50051] [--database_url=URL] [flags]
+  analysis-server migrate status              what is applied, what is pending
+  analysis-server migrate plan [--to=PHASE]   dry run: steps, and the locks each takes
+  analysis-server migrate up [--to=PHASE]     apply pending migrations (automatic
+                                              rollback on a failed step, a failed
+                                              validation rule or slower key queries)
+  analysis-server migrate down [--to=PHASE]   roll back to PHASE (default: baseline)
+  analysis-server migrate validate            run the validation rules (each must be 0)
+  analysis-server migrate rollback --level=N  the seed's rollback levels: 1 schema,
+                                              2 data, 3 features
+  analysis-server migrate log [--limit=20]    the migration log, newest first
 
+PHASE: baseline, phase_1 ... phase_5, orchestrator (or a version, e.g. 004).
 Serves goodbuy.analysis.v1.AnalysisService, grpc.health.v1.Health and server
 reflection. DATABASE_URL (or --database_url) names the PostgreSQL database,
-e.g. postgresql://postgres@127.0.0.1:5432/goodbuy. Try --helpfull for flags.)";
-
-// "postgresql://user:secret@host/db" -> "host/db": never print credentials.
-std::string DescribeUrl(const std::string& url) {
-  std::string rest = url;
-  if (auto scheme = rest.find("://"); scheme != std::string::npos) {
-    rest = rest.substr(scheme + 3);
-  }
-  if (auto at = rest.rfind('@'); at != std::string::npos) {
-    rest = rest.substr(at + 1);
-  }
-  return rest.substr(0, rest.find('?'));
-}
+e.g. postgresql://postgres@127.0.0.1:5432/goodbuy. Runbook: docs/migrations.md.
+Try --helpfull for flags.)";
 
 int Fail(const std::string& message) {
   std::cerr << "analysis-server: " << message << "\n";
   return 1;
 }
 
-int Migrate(const std::vector<char*>& args) {
-  const std::string url = absl::GetFlag(FLAGS_database_url);
-  if (url.empty()) {
-    return Fail("no database: set DATABASE_URL or --database_url");
-  }
-  const std::string verb = args.size() > 2 ? args[2] : "";
-  goodbuy::store::pg::Migrator migrator(url, absl::GetFlag(FLAGS_sql_dir));
-  if (verb == "up") {
-    auto applied = migrator.Up(
-        [](const std::string& line) { std::cout << line << std::endl; });
-    if (!applied.ok()) {
-      return Fail(absl::StrCat("migrate up on ", DescribeUrl(url), ": ",
-                               applied.status().message()));
+// Serving needs every migration applied, and none edited since.
+absl::Status CheckMigrated(const std::string& url) {
+  namespace mg = goodbuy::store::pg::migrate;
+  auto catalog = mg::Catalog::Load(absl::GetFlag(FLAGS_sql_dir));
+  if (!catalog.ok()) return catalog.status();
+  mg::Migrator migrator(url, std::move(*catalog), {},
+                        [](const std::string&) {});
+  auto states = migrator.Status();
+  if (!states.ok()) return states.status();
+  for (const auto& s : *states) {
+    if (!s.applied || s.edited) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the database is not migrated (", s.migration->label(),
+          s.applied ? " was edited since it was applied" : " is pending",
+          "); run `analysis-server migrate up`"));
     }
-    std::cout << (*applied == 0
-                      ? "database is up to date"
-                      : absl::StrCat("applied ", *applied, " migration(s)"))
-              << std::endl;
-    return 0;
   }
-  if (verb == "status") {
-    auto states = migrator.Status();
-    if (!states.ok()) {
-      return Fail(absl::StrCat("migrate status on ", DescribeUrl(url), ": ",
-                               states.status().message()));
-    }
-    int pending = 0;
-    for (const auto& s : *states) {
-      std::string state =
-          s.applied ? absl::StrCat("applied ", s.applied_at) : "pending";
-      if (s.edited) state += "  EDITED SINCE APPLIED";
-      pending += s.applied ? 0 : 1;
-      std::printf("%s  %-20s %s\n", s.file.version.c_str(), s.file.name.c_str(),
-                  state.c_str());
-    }
-    std::printf("%d pending\n", pending);
-    return 0;
-  }
-  return Fail(absl::StrCat("unknown migrate command '", verb,
-                           "' (expected up or status)"));
+  return absl::OkStatus();
 }
 
 int Serve() {
@@ -184,21 +161,12 @@ int Serve() {
   goodbuy::store::pg::PgSessionStore sessions(&pool);
   goodbuy::store::pg::PgBusinessStore businesses(&pool);
   if (auto status = pool.CheckConnection(); !status.ok()) {
-    return Fail(absl::StrCat("cannot reach the database at ", DescribeUrl(url),
-                             ": ", status.message()));
+    return Fail(absl::StrCat("cannot reach the database at ",
+                             goodbuy::server::DescribeUrl(url), ": ",
+                             status.message()));
   }
-  goodbuy::store::pg::Migrator migrator(url, absl::GetFlag(FLAGS_sql_dir));
-  if (auto states = migrator.Status(); states.ok()) {
-    for (const auto& s : *states) {
-      if (!s.applied) {
-        return Fail(absl::StrCat("the database is not migrated (",
-                                 s.file.version, "_", s.file.name,
-                                 " is pending); run `analysis-server "
-                                 "migrate up`"));
-      }
-    }
-  } else {
-    return Fail(std::string(states.status().message()));
+  if (auto status = CheckMigrated(url); !status.ok()) {
+    return Fail(std::string(status.message()));
   }
 
   goodbuy::core::ThreadPool db_pool("db", db_threads, 10000);
@@ -232,7 +200,8 @@ int Serve() {
   const std::string listen = absl::GetFlag(FLAGS_listen);
   const std::string host = listen.substr(0, listen.rfind(':'));
   spdlog::info("listening on {}:{} (workers={}, db_threads={}, database={})",
-               host, port, workers, db_threads, DescribeUrl(url));
+               host, port, workers, db_threads,
+               goodbuy::server::DescribeUrl(url));
   if (const std::string path = absl::GetFlag(FLAGS_port_file); !path.empty()) {
     const std::string tmp = path + ".tmp";
     std::ofstream(tmp) << port << "\n";
@@ -257,7 +226,8 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
   absl::FlagsUsageConfig usage_config;
   usage_config.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "server/main.cc");
+    return absl::EndsWith(file, "server/main.cc") ||
+           absl::EndsWith(file, "server/migrate_command.cc");
   };
   usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
   absl::SetFlagsUsageConfig(usage_config);
@@ -268,7 +238,11 @@ int main(int argc, char** argv) {
   setenv("PGCONNECT_TIMEOUT", "5", /*overwrite=*/0);
   const std::string command = args.size() > 1 ? args[1] : "";
   if (command == "serve") return Serve();
-  if (command == "migrate") return Migrate(args);
+  if (command == "migrate") {
+    return goodbuy::server::RunMigrateCommand(
+        std::vector<std::string>(args.begin() + 2, args.end()),
+        absl::GetFlag(FLAGS_database_url), absl::GetFlag(FLAGS_sql_dir));
+  }
   std::cerr << "analysis-server: " << kUsage << "\n";
   return command.empty()
              ? 2

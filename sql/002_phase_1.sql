@@ -1,19 +1,38 @@
 -- Phase 1 (seed: "Schema Preparation", Story 1.1): subscription foundation.
 --
--- 1. The seed's subscription tables, column for column, WITHOUT foreign key
---    constraints (the seed's REFERENCES clauses are added by phase 5 as
---    NOT VALID + VALIDATE, so this phase takes no lock on users).
--- 2. The seed's performance indexes for these tables. Plain CREATE INDEX is fine
---    here: the tables are new and empty, so nothing else waits on them.
--- 3. The initial plans Free / Professional / Enterprise, inserted only if missing.
--- 4. Usage tracking infrastructure (usage_metrics).
+-- What it does
+--   1. The seed's subscription tables, column for column, WITHOUT their foreign
+--      keys (the seed's REFERENCES clauses are added by phase 5 as NOT VALID +
+--      VALIDATE, so this phase takes no lock at all on users). The seed's inline
+--      UNIQUE on user_subscriptions.stripe_subscription_id stays.
+--   2. A unique index on subscription_plans (name): phase 2 and the application
+--      look plans up by name. It is built with the table (new, empty), before
+--      the plans are inserted.
+--   3. The initial plans Free / Professional / Enterprise, inserted only if missing.
+--   4. The seed's two "critical performance indexes" for these tables, each built
+--      CREATE INDEX CONCURRENTLY, outside any transaction, as its own step.
+--      The tables are still empty at this point, so a plain build would be
+--      instant too, but CONCURRENTLY is what the seed asks for and it stays
+--      harmless if the application already writes to the tables (a re-run, or
+--      a deployment that enabled subscriptions early).
 --
 -- Ids: VARCHAR with DEFAULT gen_random_uuid()::text (the seed writes
 -- gen_random_uuid(), which PostgreSQL casts to varchar on assignment anyway).
 -- JSON columns stay JSON as the seed defines them.
 --
--- Down migration: rollback_phase_1.sql. Safe to re-run.
+-- Locks on existing tables (users, businesses, health_metrics,
+-- forecast_results): none. Every step touches only the tables created here.
+--
+-- Re-running: every statement is guarded (IF NOT EXISTS, NOT EXISTS). If a
+-- concurrent build was interrupted, PostgreSQL leaves an INVALID index behind
+-- under the same name and IF NOT EXISTS would then skip it: the post-migration
+-- rule "no invalid index" reports it; drop it (DROP INDEX CONCURRENTLY <name>)
+-- and run the step again.
+--
+-- Down migration: rollback_phase_1.sql (drops the four tables, their indexes
+-- and the plans with them).
 
+-- step: subscription tables and the unique plan-name index
 CREATE TABLE IF NOT EXISTS subscription_plans (
   id                VARCHAR PRIMARY KEY DEFAULT gen_random_uuid()::text,
   name              VARCHAR NOT NULL,
@@ -65,15 +84,13 @@ CREATE TABLE IF NOT EXISTS billing_transactions (
   created_at               TIMESTAMP DEFAULT now()
 );
 
--- The seed's critical performance indexes for phase 1 tables.
-CREATE INDEX IF NOT EXISTS idx_user_subscriptions_user_id ON user_subscriptions (user_id);
-CREATE INDEX IF NOT EXISTS idx_usage_metrics_user_date ON usage_metrics (user_id, date);
-
--- Plans are looked up by name (phase 2 and the application), so a name is unique.
+-- Plans are looked up by name (phase 2 and the application), so a name is
+-- unique. Plain build: the table was created just above and holds no rows.
 CREATE UNIQUE INDEX IF NOT EXISTS idx_subscription_plans_name ON subscription_plans (name);
 
--- Initial plans. Fixed ids so demo data and tests can refer to them. A plan that
--- already exists under its name (whatever its id) is left untouched.
+-- step: initial plans Free, Professional, Enterprise
+-- Fixed ids so demo data and tests can refer to them. A plan that already
+-- exists under its name or its id is left untouched.
 INSERT INTO subscription_plans (id, name, description, price, billing_period, ai_analysis_limit, features)
 SELECT p.id, p.name, p.description, p.price, p.billing_period, p.ai_analysis_limit, p.features::json
 FROM (VALUES
@@ -92,3 +109,13 @@ FROM (VALUES
 ) AS p (id, name, description, price, billing_period, ai_analysis_limit, features)
 WHERE NOT EXISTS (SELECT 1 FROM subscription_plans sp WHERE sp.name = p.name)
   AND NOT EXISTS (SELECT 1 FROM subscription_plans sp WHERE sp.id = p.id);
+
+-- step: index idx_user_subscriptions_user_id (concurrently)
+-- Seed critical index. SHARE UPDATE EXCLUSIVE on user_subscriptions only.
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_user_subscriptions_user_id
+  ON user_subscriptions (user_id);
+
+-- step: index idx_usage_metrics_user_date (concurrently)
+-- Seed critical index. SHARE UPDATE EXCLUSIVE on usage_metrics only.
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_usage_metrics_user_date
+  ON usage_metrics (user_id, date);

@@ -3,10 +3,20 @@
 -- branding customization storage (branding_config).
 --
 -- The seed's table, column for column, WITHOUT its foreign keys (phase 5 adds
--- them as NOT VALID + VALIDATE).
+-- them as NOT VALID + VALIDATE), and one index for listing a user's reports.
 --
--- Down migration: rollback_phase_4.sql. Safe to re-run.
+-- One step. The index is a plain CREATE INDEX on purpose: it is built in the
+-- same transaction that creates the table, so the table is empty and nobody
+-- else can see it yet (CONCURRENTLY would gain nothing and would need a step
+-- of its own outside the transaction).
+--
+-- Locks on existing tables (users, businesses, health_metrics,
+-- forecast_results, and the phase 1-3 tables): none.
+--
+-- Re-running: guarded (IF NOT EXISTS).
+-- Down migration: rollback_phase_4.sql (drops the table and its index).
 
+-- step: generated_reports table and its index
 CREATE TABLE IF NOT EXISTS generated_reports (
   id                 VARCHAR PRIMARY KEY DEFAULT gen_random_uuid()::text,
   user_id            VARCHAR NOT NULL,  -- FK users(id): phase 5

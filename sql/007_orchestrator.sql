@@ -16,8 +16,9 @@
 --   cancel_requested  CancelSession sets it; the running replica stops the job
 --   history_source    'stored' (business_financial_periods) or 'inline'
 --   inline_history    the caller's inline FinancialHistory as proto3 JSON
--- plus CHECKs on status / session_type / progress (added NOT VALID, then
--- validated) and the indexes for claiming, listing and lease reaping.
+-- plus five CHECKs on status / session_type / progress / attempt /
+-- history_source (each added NOT VALID, then validated, in steps of their own)
+-- and the indexes for claiming, listing and lease reaping.
 --
 -- session_events: the append-only event log that watchers on any replica
 -- back-fill from (PRIMARY KEY (session_id, sequence)); UPDATE is rejected by a
@@ -27,12 +28,41 @@
 -- stored FinancialHistory (MonthlyPeriod in financials.proto). Balance-sheet
 -- columns are NULL when not reported.
 --
--- Plain CREATE INDEX here (ai_analysis_sessions is new since phase 3); a later
--- issue moves index builds on populated tables to CONCURRENTLY.
+-- Locks (measured with pg_locks on PostgreSQL 15)
+--   * ai_analysis_sessions is live since phase 3, so every step on it is tiny:
+--     - new columns: ACCESS EXCLUSIVE, catalog-only (every default is a
+--       constant or now(), so no table rewrite), milliseconds once granted.
+--     - "add <check> NOT VALID": ACCESS EXCLUSIVE, catalog-only.
+--     - "validate <check>": SHARE UPDATE EXCLUSIVE (blocks no reader or
+--       writer), scans the table.
+--     - indexes: CREATE INDEX CONCURRENTLY, each its own step outside any
+--       transaction, SHARE UPDATE EXCLUSIVE. Chosen over plain CREATE INDEX
+--       because a plain build holds SHARE for the whole build and so blocks
+--       session inserts and updates while it runs.
+--     - session_events (new) references it: SHARE ROW EXCLUSIVE on
+--       ai_analysis_sessions for that CREATE TABLE step only.
+--   * businesses: SHARE ROW EXCLUSIVE (readers pass, writers wait) for the one
+--     step that creates business_financial_periods with its inline
+--     REFERENCES businesses; that step holds nothing else and commits in
+--     milliseconds. The table is new and empty, so the FK is valid at once.
+--   * users, health_metrics, forecast_results: none.
+--   * No SET lock_timeout here: the migrator sets it per step. With plain
+--     psql, set one yourself, e.g. PGOPTIONS='-c lock_timeout=2s'.
 --
--- Down migration: rollback_orchestrator.sql. Safe to re-run.
+-- Re-running: guarded (IF NOT EXISTS) except the CHECKs, added as
+-- "DROP CONSTRAINT IF EXISTS c, ADD CONSTRAINT c ... NOT VALID" (there is no
+-- ADD CONSTRAINT IF NOT EXISTS, and a DO block would hide the statement from
+-- the migrator's plan): a re-run re-adds each NOT VALID and the next step
+-- validates it again. The trigger keeps a small guarded DO block (it touches
+-- only the new session_events table, and unlike DROP TRIGGER + CREATE TRIGGER
+-- a re-run then takes no lock on the live event log). An interrupted
+-- concurrent build leaves an INVALID index that IF NOT EXISTS skips: the
+-- post-migration rule "no invalid index" reports it (DROP INDEX CONCURRENTLY
+-- it, then run again).
+--
+-- Down migration: rollback_orchestrator.sql (run before rollback_phase_5.sql).
 
--- ai_analysis_sessions: new columns ------------------------------------------
+-- step: ai_analysis_sessions new columns
 ALTER TABLE ai_analysis_sessions
   ADD COLUMN IF NOT EXISTS request_id       VARCHAR,
   ADD COLUMN IF NOT EXISTS attempt          INTEGER NOT NULL DEFAULT 0,
@@ -49,56 +79,84 @@ ALTER TABLE ai_analysis_sessions
   ADD COLUMN IF NOT EXISTS history_source   VARCHAR,
   ADD COLUMN IF NOT EXISTS inline_history   JSONB;
 
--- ai_analysis_sessions: CHECK constraints, NOT VALID then VALIDATE, guarded ---
-DO $$
-DECLARE
-  ck record;
-BEGIN
-  FOR ck IN
-    SELECT * FROM (VALUES
-      ('ai_analysis_sessions_status_check',
-       $c$CHECK (status IN ('pending', 'running', 'completed', 'failed', 'cancelled'))$c$),
-      ('ai_analysis_sessions_session_type_check',
-       $c$CHECK (session_type IN ('health_analysis', 'valuation', 'forecast'))$c$),
-      ('ai_analysis_sessions_progress_percentage_check',
-       $c$CHECK (progress_percentage BETWEEN 0 AND 100)$c$),
-      ('ai_analysis_sessions_attempt_check',
-       $c$CHECK (attempt >= 0)$c$),
-      ('ai_analysis_sessions_history_source_check',
-       $c$CHECK (history_source IN ('stored', 'inline'))$c$)
-    ) AS t (conname, def)
-  LOOP
-    IF NOT EXISTS (SELECT 1 FROM pg_constraint c
-                   WHERE c.conrelid = 'ai_analysis_sessions'::regclass AND c.conname = ck.conname) THEN
-      EXECUTE format('ALTER TABLE ai_analysis_sessions ADD CONSTRAINT %I %s NOT VALID', ck.conname, ck.def);
-    END IF;
-    IF EXISTS (SELECT 1 FROM pg_constraint c
-               WHERE c.conrelid = 'ai_analysis_sessions'::regclass AND c.conname = ck.conname
-                 AND NOT c.convalidated) THEN
-      EXECUTE format('ALTER TABLE ai_analysis_sessions VALIDATE CONSTRAINT %I', ck.conname);
-    END IF;
-  END LOOP;
-END
-$$;
+-- ai_analysis_sessions CHECK constraints: add NOT VALID, then VALIDATE.
 
--- ai_analysis_sessions: indexes -------------------------------------------
--- CreateSession idempotency: one session per request id.
-CREATE UNIQUE INDEX IF NOT EXISTS idx_ai_sessions_request_id
+-- step: add ai_analysis_sessions_status_check NOT VALID
+ALTER TABLE ai_analysis_sessions
+  DROP CONSTRAINT IF EXISTS ai_analysis_sessions_status_check,
+  ADD CONSTRAINT ai_analysis_sessions_status_check
+    CHECK (status IN ('pending', 'running', 'completed', 'failed', 'cancelled')) NOT VALID;
+
+-- step: validate ai_analysis_sessions_status_check
+ALTER TABLE ai_analysis_sessions VALIDATE CONSTRAINT ai_analysis_sessions_status_check;
+
+-- step: add ai_analysis_sessions_session_type_check NOT VALID
+ALTER TABLE ai_analysis_sessions
+  DROP CONSTRAINT IF EXISTS ai_analysis_sessions_session_type_check,
+  ADD CONSTRAINT ai_analysis_sessions_session_type_check
+    CHECK (session_type IN ('health_analysis', 'valuation', 'forecast')) NOT VALID;
+
+-- step: validate ai_analysis_sessions_session_type_check
+ALTER TABLE ai_analysis_sessions VALIDATE CONSTRAINT ai_analysis_sessions_session_type_check;
+
+-- step: add ai_analysis_sessions_progress_percentage_check NOT VALID
+ALTER TABLE ai_analysis_sessions
+  DROP CONSTRAINT IF EXISTS ai_analysis_sessions_progress_percentage_check,
+  ADD CONSTRAINT ai_analysis_sessions_progress_percentage_check
+    CHECK (progress_percentage BETWEEN 0 AND 100) NOT VALID;
+
+-- step: validate ai_analysis_sessions_progress_percentage_check
+ALTER TABLE ai_analysis_sessions VALIDATE CONSTRAINT ai_analysis_sessions_progress_percentage_check;
+
+-- step: add ai_analysis_sessions_attempt_check NOT VALID
+ALTER TABLE ai_analysis_sessions
+  DROP CONSTRAINT IF EXISTS ai_analysis_sessions_attempt_check,
+  ADD CONSTRAINT ai_analysis_sessions_attempt_check
+    CHECK (attempt >= 0) NOT VALID;
+
+-- step: validate ai_analysis_sessions_attempt_check
+ALTER TABLE ai_analysis_sessions VALIDATE CONSTRAINT ai_analysis_sessions_attempt_check;
+
+-- step: add ai_analysis_sessions_history_source_check NOT VALID
+ALTER TABLE ai_analysis_sessions
+  DROP CONSTRAINT IF EXISTS ai_analysis_sessions_history_source_check,
+  ADD CONSTRAINT ai_analysis_sessions_history_source_check
+    CHECK (history_source IN ('stored', 'inline')) NOT VALID;
+
+-- step: validate ai_analysis_sessions_history_source_check
+ALTER TABLE ai_analysis_sessions VALIDATE CONSTRAINT ai_analysis_sessions_history_source_check;
+
+-- ai_analysis_sessions indexes, each built concurrently in its own step.
+
+-- step: index idx_ai_sessions_request_id (concurrently)
+-- CreateSession idempotency: one session per request id. request_id is new
+-- and NULL everywhere, so the unique build cannot fail on existing rows.
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS idx_ai_sessions_request_id
   ON ai_analysis_sessions (request_id) WHERE request_id IS NOT NULL;
--- Claiming: oldest pending first (FOR UPDATE SKIP LOCKED); small, only live rows.
-CREATE INDEX IF NOT EXISTS idx_ai_sessions_claim
+
+-- step: index idx_ai_sessions_claim (concurrently)
+-- Claiming: oldest pending first (FOR UPDATE SKIP LOCKED), small, only live rows.
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_ai_sessions_claim
   ON ai_analysis_sessions (status, created_at) WHERE status IN ('pending', 'running');
+
+-- step: index idx_ai_sessions_created (concurrently)
 -- ListSessions: newest first, keyset pagination on (created_at, id).
-CREATE INDEX IF NOT EXISTS idx_ai_sessions_created
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_ai_sessions_created
   ON ai_analysis_sessions (created_at DESC, id DESC);
+
+-- step: index idx_ai_sessions_business_created (concurrently)
 -- ListSessions filtered by business.
-CREATE INDEX IF NOT EXISTS idx_ai_sessions_business_created
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_ai_sessions_business_created
   ON ai_analysis_sessions (business_id, created_at DESC);
+
+-- step: index idx_ai_sessions_lease (concurrently)
 -- Reaper: running sessions whose lease has expired.
-CREATE INDEX IF NOT EXISTS idx_ai_sessions_lease
+CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_ai_sessions_lease
   ON ai_analysis_sessions (lease_expires_at) WHERE status = 'running';
 
--- session_events ----------------------------------------------------------
+-- step: session_events table
+-- Its inline REFERENCES takes SHARE ROW EXCLUSIVE on ai_analysis_sessions
+-- (readers pass, writers wait) for this step only.
 CREATE TABLE IF NOT EXISTS session_events (
   session_id          VARCHAR NOT NULL
                         REFERENCES ai_analysis_sessions (id) ON DELETE CASCADE,
@@ -118,9 +176,10 @@ CREATE TABLE IF NOT EXISTS session_events (
   PRIMARY KEY (session_id, sequence)
 );
 
--- Append-only: events are never rewritten (watchers de-duplicate by sequence
--- and must see the same bytes whichever replica they read from). DELETE stays
--- allowed for ON DELETE CASCADE and retention clean-up.
+-- step: session_events append-only trigger
+-- Events are never rewritten (watchers de-duplicate by sequence and must see
+-- the same bytes whichever replica they read from). DELETE stays allowed for
+-- ON DELETE CASCADE and retention clean-up. The guard makes a re-run a no-op.
 CREATE OR REPLACE FUNCTION session_events_reject_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -142,7 +201,9 @@ BEGIN
 END
 $$;
 
--- business_financial_periods ---------------------------------------------
+-- step: business_financial_periods table (references businesses)
+-- Alone in its step: the inline REFERENCES businesses takes SHARE ROW
+-- EXCLUSIVE on businesses (writers of businesses wait) until this commits.
 CREATE TABLE IF NOT EXISTS business_financial_periods (
   business_id         VARCHAR NOT NULL REFERENCES businesses (id) ON DELETE CASCADE,
   month               DATE NOT NULL
