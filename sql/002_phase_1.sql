@@ -25,9 +25,9 @@
 --
 -- Re-running: every statement is guarded (IF NOT EXISTS, NOT EXISTS). If a
 -- concurrent build was interrupted, PostgreSQL leaves an INVALID index behind
--- under the same name and IF NOT EXISTS would then skip it: the post-migration
--- rule "no invalid index" reports it; drop it (DROP INDEX CONCURRENTLY <name>)
--- and run the step again.
+-- under the same name and IF NOT EXISTS would then skip it. The migrator drops
+-- such an index before building it again; with psql, the post-migration rule
+-- "no invalid index" reports it: drop it (concurrently) and run again.
 --
 -- Down migration: rollback_phase_1.sql (drops the four tables, their indexes
 -- and the plans with them).

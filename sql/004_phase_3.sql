@@ -23,9 +23,10 @@
 -- on their own table only (readers and writers keep going).
 --
 -- Re-running: every statement is guarded (IF NOT EXISTS). An interrupted
--- concurrent build leaves an INVALID index that IF NOT EXISTS skips: the
--- post-migration rule "no invalid index" reports it; drop it with
--- DROP INDEX CONCURRENTLY and run again.
+-- concurrent build leaves an INVALID index that IF NOT EXISTS skips. The
+-- migrator drops such an index before building it again; with psql, the
+-- post-migration rule "no invalid index" reports it: drop it (concurrently)
+-- and run again.
 --
 -- Down migration: rollback_phase_3.sql.
 

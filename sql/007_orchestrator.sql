@@ -56,9 +56,10 @@
 -- validates it again. The trigger keeps a small guarded DO block (it touches
 -- only the new session_events table, and unlike DROP TRIGGER + CREATE TRIGGER
 -- a re-run then takes no lock on the live event log). An interrupted
--- concurrent build leaves an INVALID index that IF NOT EXISTS skips: the
--- post-migration rule "no invalid index" reports it (DROP INDEX CONCURRENTLY
--- it, then run again).
+-- concurrent build leaves an INVALID index that IF NOT EXISTS skips. The
+-- migrator drops such an index before building it again; with psql, the
+-- post-migration rule "no invalid index" reports it: drop it (concurrently)
+-- and run again.
 --
 -- Down migration: rollback_orchestrator.sql (run before rollback_phase_5.sql).
 

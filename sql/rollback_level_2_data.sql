@@ -1,8 +1,8 @@
 -- Level 2 rollback, "data rollback" (seed: "Preserve new tables, reset data").
--- Not a down migration: the schema of phases 1-5 and 007 stays in place (the
--- migrator's bookkeeping is untouched); only subscription data is cleared, so
--- the features can be re-populated later (re-running 003_phase_2.sql with psql
--- assigns the Free plan again).
+-- Not a down migration: the schema of phases 1-5 and 007 stays in place; only
+-- subscription data is cleared. `analysis-server migrate rollback --level=2`
+-- runs this file and then marks phase_2 (the Free plan assignment) pending
+-- again, so `migrate up` re-populates it (with psql: re-run 003_phase_2.sql).
 --
 -- What it does: the seed's three DELETEs, with usage_metrics and
 -- billing_transactions first, because phase 5 gives both a foreign key to

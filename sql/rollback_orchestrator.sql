@@ -7,12 +7,14 @@
 -- ACCESS EXCLUSIVE, so ALTER TABLE ... DROP CONSTRAINT <fk> takes ACCESS
 -- EXCLUSIVE on the constrained table AND on the referenced table (and DROP
 -- TABLE of a table that still has a foreign key does the same to the
--- referenced table). The ALTER TABLE reference page only states that most
--- ALTER TABLE forms take ACCESS EXCLUSIVE on the table being altered; the lock
--- on the referenced table is not documented, hence measured. ACCESS EXCLUSIVE
--- blocks readers too, so each such step is a single catalog-only statement
--- that commits in milliseconds once granted, and the migrator's per-step
--- lock_timeout bounds the wait (with psql: PGOPTIONS='-c lock_timeout=2s').
+-- referenced table). The ALTER TABLE reference page (PostgreSQL 15) says
+-- ACCESS EXCLUSIVE is taken on the altered table unless noted otherwise, notes
+-- nothing for DROP CONSTRAINT, and does not mention the referenced table at
+-- all (only ADD FOREIGN KEY's SHARE ROW EXCLUSIVE on it), hence measured.
+-- ACCESS EXCLUSIVE blocks readers too, so each such step is a single
+-- catalog-only statement that commits in milliseconds once granted, and the
+-- migrator's per-step lock_timeout bounds the wait (with psql:
+-- PGOPTIONS='-c lock_timeout=2s').
 --   * businesses: ACCESS EXCLUSIVE for the step dropping
 --     business_financial_periods_business_id_fkey. The DROP TABLE after it
 --     then touches no other table.

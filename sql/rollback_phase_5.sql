@@ -7,13 +7,14 @@
 -- ACCESS EXCLUSIVE, so each ALTER TABLE ... DROP CONSTRAINT <fk> below takes
 -- ACCESS EXCLUSIVE on the constrained table (a phase 1-4 table) AND on the
 -- referenced table: users, businesses, subscription_plans, user_subscriptions
--- or portfolios. The ALTER TABLE reference page only states that most ALTER
--- TABLE forms take ACCESS EXCLUSIVE on the table being altered; the lock on
--- the referenced table is not documented, hence measured. ACCESS EXCLUSIVE on
--- users / businesses blocks their readers too, so every FK drop is alone in
--- its step: one catalog-only statement that commits in milliseconds once
--- granted, with the migrator's per-step lock_timeout bounding the wait
--- (with psql: PGOPTIONS='-c lock_timeout=2s').
+-- or portfolios. The ALTER TABLE reference page (PostgreSQL 15) says ACCESS
+-- EXCLUSIVE is taken on the altered table unless noted otherwise, notes
+-- nothing for DROP CONSTRAINT, and does not mention the referenced table at
+-- all (only ADD FOREIGN KEY's SHARE ROW EXCLUSIVE on it), hence measured.
+-- ACCESS EXCLUSIVE on users / businesses blocks their readers too, so every
+-- FK drop is alone in its step: one catalog-only statement that commits in
+-- milliseconds once granted, with the migrator's per-step lock_timeout
+-- bounding the wait (with psql: PGOPTIONS='-c lock_timeout=2s').
 -- Dropping the foreign keys first also means rollback_phase_4/3/1's DROP
 -- TABLEs no longer touch users or businesses at all.
 -- The views and query_performance_samples: ACCESS EXCLUSIVE on themselves only.

@@ -140,6 +140,21 @@ TEST(LocksTakenTest, NamesModeAndTableForTheMigrationsStatementKinds) {
   EXPECT_THAT(one("DROP TABLE IF EXISTS a, b CASCADE"),
               ElementsAre("ACCESS EXCLUSIVE a", "ACCESS EXCLUSIVE b"));
   EXPECT_THAT(one("SET LOCAL lock_timeout = 500"), ElementsAre());
+  // Dropping a foreign key, or a table that has one, also locks the
+  // referenced table; only the schema knows which.
+  const ForeignKeys fks = {
+      {"usage_metrics", {{"usage_metrics_user_id_fkey", "users"}}}};
+  std::vector<std::string> drop_fk;
+  for (const auto& l :
+       LocksTaken("ALTER TABLE IF EXISTS usage_metrics DROP CONSTRAINT IF "
+                  "EXISTS usage_metrics_user_id_fkey",
+                  fks)) {
+    drop_fk.push_back(l.mode + " " + l.relation);
+  }
+  EXPECT_THAT(drop_fk, ElementsAre("ACCESS EXCLUSIVE usage_metrics",
+                                   "ACCESS EXCLUSIVE users"));
+  EXPECT_EQ(
+      LocksTaken("DROP TABLE IF EXISTS usage_metrics CASCADE", fks).size(), 2u);
   EXPECT_STREQ(BlockedTraffic("SHARE ROW EXCLUSIVE"), "writes");
   EXPECT_STREQ(BlockedTraffic("SHARE UPDATE EXCLUSIVE"), "nothing");
   EXPECT_STREQ(BlockedTraffic("ACCESS EXCLUSIVE"), "reads and writes");

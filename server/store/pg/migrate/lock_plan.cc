@@ -85,7 +85,20 @@ bool Match(const std::string& text, const char* pattern, std::smatch* m) {
 
 }  // namespace
 
-std::vector<LockUse> LocksTaken(const std::string& statement) {
+std::vector<LockUse> LocksTaken(const std::string& statement,
+                                const ForeignKeys& foreign_keys) {
+  // The tables an existing foreign key of `table` (named `constraint`, or
+  // all of them) references.
+  auto referenced = [&foreign_keys](const std::string& table,
+                                    const std::string& constraint) {
+    std::vector<std::string> tables;
+    auto it = foreign_keys.find(table);
+    if (it == foreign_keys.end()) return tables;
+    for (const auto& [name, target] : it->second) {
+      if (constraint.empty() || name == constraint) tables.push_back(target);
+    }
+    return tables;
+  };
   const std::string text = Summarize(statement, statement.size() + 1);
   Locks locks;
   std::smatch m;
@@ -126,6 +139,14 @@ std::vector<LockUse> LocksTaken(const std::string& statement) {
     } else {
       locks.Add("ACCESS EXCLUSIVE", table);
       locks.AddReferences(actions);
+      static const std::regex kDrop(
+          R"(\bDROP\s+CONSTRAINT\s+(?:IF\s+EXISTS\s+)?)" NAME, kFlags);
+      for (std::sregex_iterator it(actions.begin(), actions.end(), kDrop), end;
+           it != end; ++it) {
+        for (const auto& target : referenced(table, (*it)[1])) {
+          locks.Add("ACCESS EXCLUSIVE", target);
+        }
+      }
     }
   } else if (
       Match(
@@ -137,6 +158,9 @@ std::vector<LockUse> LocksTaken(const std::string& statement) {
     for (std::sregex_iterator it(names.begin(), names.end(), kName), end;
          it != end; ++it) {
       locks.Add("ACCESS EXCLUSIVE", (*it)[1]);
+      for (const auto& target : referenced((*it)[1], "")) {
+        locks.Add("ACCESS EXCLUSIVE", target);
+      }
     }
   } else if (
       Match(text,

@@ -5,6 +5,7 @@
 #ifndef GOODBUY_SERVER_STORE_PG_MIGRATE_LOCK_PLAN_H_
 #define GOODBUY_SERVER_STORE_PG_MIGRATE_LOCK_PLAN_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,9 +16,16 @@ struct LockUse {
   std::string relation;  // table, view or index name as written
 };
 
-// The relation locks `statement` takes, strongest first per relation. Empty
-// for statements that lock no table (SET, SELECT of constants, CREATE TYPE).
-std::vector<LockUse> LocksTaken(const std::string& statement);
+// The foreign keys that exist now: table -> constraint -> referenced table.
+// Dropping a foreign key (or a table that has one) also takes ACCESS
+// EXCLUSIVE on the referenced table, which the statement does not name.
+using ForeignKeys = std::map<std::string, std::map<std::string, std::string>>;
+
+// The relation locks `statement` takes, one entry per relation with the
+// strongest mode. Empty for statements that lock no table (SET, SELECT of
+// constants, CREATE TYPE).
+std::vector<LockUse> LocksTaken(const std::string& statement,
+                                const ForeignKeys& foreign_keys = {});
 
 // What application traffic a lock mode blocks: "nothing", "writes" or
 // "reads and writes".

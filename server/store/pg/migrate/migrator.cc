@@ -279,6 +279,16 @@ absl::StatusOr<std::vector<PlannedMigration>> Migrator::Plan(
         rows[row[0].c_str()] = row[1].as<int64_t>();
       }
     }
+    ForeignKeys foreign_keys;
+    {
+      pqxx::nontransaction tx(*session.conn);
+      for (const auto& row : tx.exec(
+               "SELECT conrelid::regclass::text, conname, "
+               "confrelid::regclass::text FROM pg_constraint WHERE contype = "
+               "'f' AND connamespace = 'public'::regnamespace")) {
+        foreign_keys[row[0].c_str()][row[1].c_str()] = row[2].c_str();
+      }
+    }
     auto plan_script = [&](const Migration& m, const Script& script,
                            bool down) {
       PlannedMigration planned{
@@ -288,7 +298,7 @@ absl::StatusOr<std::vector<PlannedMigration>> Migrator::Plan(
         for (const auto& statement : step.statements) {
           PlannedStatement pst{
               statement.line, Summarize(statement.text, 90), {}};
-          for (auto& use : LocksTaken(statement.text)) {
+          for (auto& use : LocksTaken(statement.text, foreign_keys)) {
             auto it = rows.find(use.relation);
             pst.locks.push_back(
                 {use, it != rows.end(), it != rows.end() ? it->second : 0});
