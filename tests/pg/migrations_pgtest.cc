@@ -439,6 +439,8 @@ TEST(MigratorTest, EditedOrUnknownMigrationStopsEveryCommandUnchanged) {
   EXPECT_THAT(std::string(up.status().message()),
               HasSubstr("002_phase_1.sql was edited after it was applied"));
   EXPECT_FALSE(edited->Plan(std::nullopt).ok());
+  EXPECT_FALSE(edited->Down(std::nullopt).ok());
+  EXPECT_FALSE(edited->Rollback(2).ok());
   auto status = edited->Status();
   ASSERT_TRUE(status.ok());
   EXPECT_TRUE((*status)[1].edited);
