@@ -539,7 +539,7 @@ absl::StatusOr<int> Migrator::Down(const std::optional<std::string>& target) {
     auto opened = Open(/*lock=*/true);
     if (!opened.ok()) return opened.status();
     Session& session = **opened;
-    if (absl::Status st = CheckConsistent(session, false); !st.ok()) return st;
+    if (absl::Status st = CheckConsistent(session, true); !st.ok()) return st;
     int count = 0;
     for (int i = static_cast<int>(all.size()) - 1; i > target_index; --i) {
       if (!session.IsApplied(all[i])) continue;
@@ -620,7 +620,7 @@ absl::Status Migrator::Rollback(int level) {
     auto opened = Open(/*lock=*/true);
     if (!opened.ok()) return opened.status();
     Session& session = **opened;
-    if (absl::Status st = CheckConsistent(session, false); !st.ok()) return st;
+    if (absl::Status st = CheckConsistent(session, true); !st.ok()) return st;
     auto needed = catalog_.Find(kLevelScriptsNeed);
     if (!needed.ok() || !session.IsApplied(**needed)) {
       return absl::FailedPreconditionError(absl::StrCat(
