@@ -20,7 +20,7 @@ PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 # shellcheck disable=SC2034  # used by the scripts that source this file
 GOODBUY_BUILD_PACKAGES=(build-essential cmake ninja-build pkg-config libgrpc++-dev
   protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libpqxx-dev libabsl-dev libspdlog-dev
-  libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev)
+  libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libnlopt-dev)
 # shellcheck disable=SC2034
 GOODBUY_PG_PACKAGES=(postgresql-15 postgresql-client-15)
 

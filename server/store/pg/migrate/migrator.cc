@@ -127,7 +127,8 @@ absl::StatusOr<std::unique_ptr<Migrator::Session>> Migrator::Open(bool lock) {
         pqxx::nontransaction tx(conn);
         pqxx::result r = tx.exec_params(
             "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-            "AND classid = $1 AND objid = $2 AND objsubid = 1",
+            "AND classid = $1 AND objid = $2 AND objsubid = 1 AND database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database())",
             static_cast<int64_t>(kLockKey >> 32),
             static_cast<int64_t>(kLockKey & 0xffffffff));
         if (!r.empty()) holder = r[0][0].c_str();
