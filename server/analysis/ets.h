@@ -47,14 +47,14 @@ struct EtsParams {
 struct EtsFit {
   EtsSpec spec;
   EtsParams params;
-  int n = 0;           // observations
-  int k = 0;           // parameters counted by AIC (smoothing + states + σ)
-  double lik = 0;      // R's -2·logLik without constants
-  double loglik = 0;   // -lik / 2
+  int n = 0;          // observations
+  int k = 0;          // parameters counted by AIC (smoothing + states + σ)
+  double lik = 0;     // R's -2·logLik without constants
+  double loglik = 0;  // -lik / 2
   double aic = 0;
   double aicc = 0;
   double bic = 0;
-  double sigma2 = 0;   // Σe² / (n − #par)
+  double sigma2 = 0;              // Σe² / (n − #par)
   std::vector<double> fitted;     // one-step-ahead ŷ_t
   std::vector<double> residuals;  // e_t (ε_t for multiplicative error)
   // States after the last observation, same conventions as EtsParams.
@@ -85,8 +85,7 @@ struct EtsFitOptions {
 
 // Maximum-likelihood fit of one spec: smoothing parameters and initial
 // states, under R 8.20's default bounds ("both": usual + admissible).
-absl::StatusOr<EtsFit> FitEts(const std::vector<double>& y,
-                              const EtsSpec& spec,
+absl::StatusOr<EtsFit> FitEts(const std::vector<double>& y, const EtsSpec& spec,
                               const EtsFitOptions& options = {});
 
 struct AutoEtsOptions {
