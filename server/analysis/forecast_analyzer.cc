@@ -15,23 +15,26 @@
 #include "server/analysis/history.h"
 #include "server/analysis/seasonal.h"
 #include "server/analysis/ttm.h"
+#include "server/common/errors.h"
 #include "server/common/status_macros.h"
 
 namespace goodbuy::analysis {
 namespace {
 
-constexpr int kMinTrainMonths = 4;
+constexpr int kMinTrainMonths = 4;     // [DESIGN] shortest backtest window
 constexpr int kShortSeriesMonths = 8;  // §3.2 step 5: naive or mean below ~8
-// Selection order on ties: the M4 monthly ranking (Theta, Comb, Damped, SES,
-// Holt, Naive2).
-constexpr ModelId kPreference[] = {ModelId::kTheta,  ModelId::kComb,
-                                   ModelId::kDamped, ModelId::kSes,
-                                   ModelId::kHolt,   ModelId::kNaive2};
+// Selection order on ties: the combinations first (M4: 12 of the 17 most
+// accurate methods were combinations, §3.1), then the M4 monthly ranking.
+constexpr ModelId kPreference[] = {
+    ModelId::kEnsemble, ModelId::kTheta,  ModelId::kComb,  ModelId::kDamped,
+    ModelId::kEts,      ModelId::kThetaf, ModelId::kSes,   ModelId::kHolt,
+    ModelId::kNaive2,   ModelId::kSNaive, ModelId::kNaive, ModelId::kMean};
 
 struct Score {
   double abs_pct_sum = 0;  // sum of sMAPE terms
   double scaled_sum = 0;   // sum of MASE terms
   int points = 0;
+  int origins = 0;
   double smape() const { return points > 0 ? abs_pct_sum / points : 0; }
   double mase() const { return points > 0 ? scaled_sum / points : 0; }
 };
@@ -40,6 +43,16 @@ double SmapeTerm(double y, double f) {
   const double denom = std::fabs(y) + std::fabs(f);
   return denom > 0 ? 200 * std::fabs(y - f) / denom : 0;
 }
+
+// §3.5 OWA of one model against Naive2 over the same folds. A perfect
+// Naive2 (both errors 0) leaves only perfect models at the minimum.
+double Owa(const Score& s, const Score& naive2) {
+  constexpr double kTiny = 1e-12;
+  return 0.5 * (s.smape() / std::max(naive2.smape(), kTiny) +
+                s.mase() / std::max(naive2.mase(), kTiny));
+}
+
+double FiniteOr0(double v) { return std::isfinite(v) ? v : 0; }
 
 }  // namespace
 
@@ -86,35 +99,68 @@ absl::StatusOr<v1::AnalysisResult> AnalyzeForecast(const AnalysisInput& in,
   };
   const int horizon = EffectiveHorizonMonths(in.options);
   const std::vector<double> y = Column(p, &v1::MonthlyPeriod::revenue);
+  // PrepareHistory rejects these already; a direct caller gets the same
+  // answer instead of a NaN forecast.
+  for (int i = 0; i < n; ++i) {
+    if (!std::isfinite(y[i])) {
+      return InvalidField(absl::StrCat("history.periods[", i, "].revenue"),
+                          "revenue must be a finite number");
+    }
+  }
   std::vector<std::string> warnings;
+  if (!sink.Progress(5, "seasonality")) return cancelled();
 
+  // ---- Every model on the whole history -----------------------------------
+  const PipelineRun run = RunPipeline(y, horizon);
   std::vector<ModelId> candidates;
   if (n < kShortSeriesMonths) {
-    candidates = {ModelId::kNaive2, ModelId::kSes};
+    candidates = {ModelId::kNaive, ModelId::kMean};
     warnings.push_back(absl::StrFormat(
-        "Only %d months of history: only the naive and simple exponential "
-        "smoothing models were considered.",
+        "Only %d months of history: only the naive and mean forecasts were "
+        "considered.",
         n));
   } else {
-    candidates.assign(kAllModels.begin(), kAllModels.end());
+    for (ModelId id : kAllModels) {
+      if (id == ModelId::kMean || !run.model(id).available) continue;
+      if (id == ModelId::kSNaive && n < 2 * kMonthsPerYear) continue;
+      // Without a decomposition Naive2 is Naive.
+      if (id == ModelId::kNaive2 && !run.seasonal) continue;
+      candidates.push_back(id);
+    }
   }
   if (n < 3 * kMonthsPerYear) {
     warnings.push_back(
         "Fewer than 36 months of history: seasonality was not tested, so no "
-        "seasonal pattern is applied.");
+        "seasonal decomposition is applied.");
   }
-  if (!sink.Progress(5, "seasonality")) return cancelled();
-
-  // The seasonal specification is decided once, on the whole history, and
-  // held fixed in the backtest: the backtest scores the pipeline that makes
-  // the reported forecast. Re-running the ACF test on each (shorter)
-  // training window made it flip to non-seasonal on clearly seasonal
-  // series (the limit grows as 1/sqrt(n) while r_12 shrinks with n), so
-  // flat forecasts were scored against a seasonal history.
-  const PipelineRun run = RunPipeline(y, horizon);
-  const PipelineOptions spec{run.seasonal, run.multiplicative};
+  if (run.seasonal && !run.multiplicative) {
+    warnings.push_back(
+        "Some months have zero or negative revenue: the seasonal pattern is "
+        "additive instead of multiplicative.");
+  }
+  if (!sink.Progress(10, "models")) return cancelled();
 
   // ---- Rolling-origin backtest --------------------------------------------
+  // The seasonal specification and the ETS spec are fixed from the whole
+  // history, so the backtest scores the pipeline that makes the forecast.
+  // Re-running the ACF test on each (shorter) window made it flip to
+  // non-seasonal on clearly seasonal series (the limit grows as 1/sqrt(n)),
+  // and re-running AutoEts per origin would cost 15 fits each.
+  PipelineOptions fold_options;
+  fold_options.seasonal = run.seasonal;
+  fold_options.multiplicative = run.multiplicative;
+  fold_options.models = candidates;
+  if (std::find(candidates.begin(), candidates.end(), ModelId::kNaive2) ==
+      candidates.end()) {
+    fold_options.models.push_back(ModelId::kNaive2);  // OWA's reference
+  }
+  if (run.ets) {
+    fold_options.ets_spec = run.ets->spec;
+    fold_options.ets_start = run.ets->params;
+    fold_options.ets_max_evaluations = kBacktestEtsEvaluations;
+  } else {
+    fold_options.fit_ets = false;
+  }
   const int backtest_h =
       std::min({horizon, kMaxBacktestHorizon, n - kMinTrainMonths});
   const int origins = std::max(
@@ -123,58 +169,66 @@ absl::StatusOr<v1::AnalysisResult> AnalyzeForecast(const AnalysisInput& in,
   for (int k = 0; k < origins; ++k) {
     const int origin = n - backtest_h - k;
     const std::vector<double> train(y.begin(), y.begin() + origin);
-    const std::vector<double> actual(y.begin() + origin,
-                                     y.begin() + origin + backtest_h);
+    // §3.5: MASE scale lag m = 12 (lag 1 when the window has no full year
+    // to difference against).
     const double scale =
         MaseScale(train, origin > kMonthsPerYear ? kMonthsPerYear : 1);
-    const PipelineRun fold = RunPipeline(train, backtest_h, spec);
-    for (ModelId id : candidates) {
+    const PipelineRun fold = RunPipeline(train, backtest_h, fold_options);
+    for (ModelId id : fold_options.models) {
+      const ModelRun& m = fold.model(id);
+      if (!m.available) continue;
       Score& s = scores[static_cast<int>(id)];
-      const std::vector<double>& mean = fold.model(id).mean;
       for (int j = 0; j < backtest_h; ++j) {
-        const double f = std::max(0.0, mean[j]);
-        s.abs_pct_sum += SmapeTerm(actual[j], f);
-        s.scaled_sum += std::fabs(actual[j] - f) / scale;
+        const double actual = y[origin + j];
+        const double f = std::max(0.0, m.mean[j]);
+        s.abs_pct_sum += SmapeTerm(actual, f);
+        s.scaled_sum += std::fabs(actual - f) / scale;
         s.points += 1;
       }
+      s.origins += 1;
     }
     if (!sink.Progress(10 + 30 * (k + 1) / std::max(1, origins), "backtest")) {
       return cancelled();
     }
   }
 
-  // ---- Report candidates (fit on the whole history above) ------------------
-  if (run.seasonal && !run.multiplicative) {
-    warnings.push_back(
-        "Some months have zero or negative revenue: the seasonal pattern is "
-        "additive instead of multiplicative.");
-  }
+  // ---- Choice: lowest OWA, ties by preference -----------------------------
+  const Score& naive2 = scores[static_cast<int>(ModelId::kNaive2)];
   std::optional<ModelId> chosen;
+  double best_owa = 0;
   for (ModelId id : kPreference) {
     if (std::find(candidates.begin(), candidates.end(), id) ==
         candidates.end()) {
       continue;
     }
-    if (!chosen || scores[static_cast<int>(id)].smape() <
-                       scores[static_cast<int>(*chosen)].smape() - 1e-12) {
+    const Score& s = scores[static_cast<int>(id)];
+    // A model that could not be scored (its fit failed on every window)
+    // is reported but only chosen when nothing was scored.
+    const double owa = s.points > 0 ? Owa(s, naive2) : 1e300;
+    if (!chosen || owa < best_owa - 1e-12) {
       chosen = id;
+      best_owa = owa;
     }
   }
+
+  // ---- Report candidates (fitted on the whole history) ---------------------
   v1::AnalysisResult result;
   v1::Forecast& forecast = *result.mutable_forecast();
   forecast.set_horizon_months(horizon);
   forecast.set_seasonal(run.seasonal);
-  int percent = 45;
+  int percent = 42;
   for (ModelId id : candidates) {
     const Score& s = scores[static_cast<int>(id)];
+    const ModelRun& m = run.model(id);
     v1::ForecastModel model;
     model.set_name(ModelName(id));
+    model.set_aicc(FiniteOr0(m.aicc));
     model.mutable_backtest()->set_smape(s.smape());
     model.mutable_backtest()->set_mase(s.mase());
-    model.mutable_backtest()->set_origins(origins);
+    model.mutable_backtest()->set_origins(s.origins);
     model.mutable_backtest()->set_horizon_months(backtest_h);
-    for (const auto& [name, value] : run.model(id).parameters) {
-      (*model.mutable_parameters())[name] = std::isfinite(value) ? value : 0;
+    for (const auto& [name, value] : m.parameters) {
+      (*model.mutable_parameters())[name] = FiniteOr0(value);
     }
     *forecast.add_candidates() = model;
     if (id == *chosen) *forecast.mutable_backtest() = model.backtest();
@@ -184,25 +238,22 @@ absl::StatusOr<v1::AnalysisResult> AnalyzeForecast(const AnalysisInput& in,
     if (!sink.Partial(percent, ModelName(id), std::move(partial))) {
       return cancelled();
     }
-    percent += 3;
+    percent += 2;
   }
   forecast.set_model_used(ModelName(*chosen));
 
   // ---- Points, intervals and chunks ---------------------------------------
   const ModelRun& best = run.model(*chosen);
-  const double sigma = std::isfinite(best.sigma) ? best.sigma : 0;
   for (int h = 1; h <= horizon; ++h) {
     ASSIGN_OR_RETURN(std::string month, AddMonths(p.back().month(), h));
-    const double mean = best.mean[h - 1];
-    const double d80 = kZ80 * sigma * std::sqrt(static_cast<double>(h));
-    const double d95 = kZ95 * sigma * std::sqrt(static_cast<double>(h));
+    const int i = h - 1;
     v1::ForecastPoint* point = forecast.add_points();
     point->set_month(std::move(month));
-    point->set_value(std::max(0.0, mean));
-    point->set_lower_80(std::max(0.0, mean - d80));
-    point->set_upper_80(std::max(0.0, mean + d80));
-    point->set_lower_95(std::max(0.0, mean - d95));
-    point->set_upper_95(std::max(0.0, mean + d95));
+    point->set_value(std::max(0.0, FiniteOr0(best.mean[i])));
+    point->set_lower_80(std::max(0.0, FiniteOr0(best.lower80[i])));
+    point->set_upper_80(std::max(0.0, FiniteOr0(best.upper80[i])));
+    point->set_lower_95(std::max(0.0, FiniteOr0(best.lower95[i])));
+    point->set_upper_95(std::max(0.0, FiniteOr0(best.upper95[i])));
   }
   const int chunks =
       (horizon + kForecastChunkMonths - 1) / kForecastChunkMonths;

@@ -1,23 +1,39 @@
-// Exponential-smoothing and Theta forecasts for one (deseasonalised) series,
-// and the M4 benchmark pipeline that wraps them (analysis-methods.md §3.2):
-// seasonality test -> classical decomposition -> Naive2, SES, Holt, Damped,
-// Theta, Comb -> re-seasonalise.
+// The M4 benchmark forecasting recipe (analysis-methods.md §3.2) for one
+// monthly series, with per-model 80% / 95% prediction intervals (§3.4):
 //
-// Conventions (documented because R and statsmodels differ):
-//  * Initial states are heuristic, as statsmodels' legacy init: level
-//    l0 = x[0] and, for trended models, b0 = x[1] - x[0]; they are the states
-//    *before* the first observation, so x[0] is the first value filtered.
-//    Explicit initial states can be passed (used to check against R's ets).
-//  * Component form: l_t = a x_t + (1 - a)(l + phi b),
-//    b_t = b* (l_t - l) + (1 - b*) phi b; h-step forecast
-//    l + (phi + ... + phi^h) b (the textbook damped sum; phi = 1 is Holt).
-//  * Parameters minimise the in-sample one-step SSE: a grid, then
-//    golden-section refinement (coordinate-wise for two parameters), on
-//    [1e-4, 0.9999]. Damped uses a fixed phi = 0.98 (R's upper bound).
-//  * Theta is the Hyndman-Billah closed form (forecast::thetaf):
-//    SES_{n+h} + (b/2) [(h - 1) + (1 - (1 - a)^n) / a], b the OLS slope.
-// Pure functions, any thread, no errors (degenerate inputs give flat
-// forecasts; nothing returns NaN for finite input).
+//   1. Seasonality test (90%, only when n >= 3m; seasonal.h).
+//   2. Classical multiplicative decomposition (additive when any value is
+//      <= 0, §3.2 step 5); x = the deseasonalised series.
+//   3. On x: Naive2, SES = ETS(A,N,N), Holt = ETS(A,A,N), Damped =
+//      ETS(A,Ad,N) (maximum likelihood, ets.h), Theta classic (M4: OLS line
+//      L, Z = 2x - L, SES on Z, 0.5 / 0.5, truncated at 0), thetaf (the
+//      Hyndman-Billah closed form) and Comb = mean(SES, Holt, Damped); each
+//      re-seasonalised with the last 12 indices repeated.
+//   4. On the raw series: Naive, sNaive, the mean (for very short
+//      histories), auto-ETS chosen by AICc (§3.2 step 4), and the ensemble =
+//      median of ETS, Theta and Damped.
+//
+// Intervals. Naive / sNaive / mean: §3.4's fixed formulas. SES, Holt,
+// Damped and Naive2: class-1 ETS (or naive) intervals of x, then scaled by
+// the seasonal index of the target month, like the mean: the error is taken
+// to be proportional to the seasonal level, which is what a multiplicative
+// decomposition asserts. thetaf: SD = σ_SES·√(1 + α²(h − 1)) (§3.4), scaled
+// the same way. R's thetaf adds the *unscaled* SD to the re-seasonalised mean
+// (§3.4 "quirk"); ThetafForecast below returns the unscaled SD so a caller can
+// reproduce R exactly. Theta classic: its one-step errors are exactly half
+// of the SES errors on Z (x − (Z̃ + L)/2 = (Z − Z̃)/2), so SD =
+// ½·σ_Z·√(1 + α_Z²(h − 1)), the same formula on the theta line. Comb and the
+// ensemble: the combined mean ± the average of the members' distances to
+// their bounds (nested and widening because every member's are). With an
+// additive decomposition the index is added to the mean and both bounds.
+//
+// Degenerate inputs: a constant series gives every model a flat forecast
+// with zero-width intervals; a likelihood fit that fails (too short, data
+// the optimiser cannot handle) falls back to the naive forecast of the same
+// series and says so with parameters["fallback"] = 1. Every number returned
+// is finite for finite input.
+//
+// Pure functions, no I/O, no clock; any thread.
 #ifndef GOODBUY_SERVER_ANALYSIS_FORECAST_MODELS_H_
 #define GOODBUY_SERVER_ANALYSIS_FORECAST_MODELS_H_
 
@@ -25,96 +41,142 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "server/analysis/ets.h"
 
 namespace goodbuy::analysis {
 
-inline constexpr double kDampedPhi = 0.98;
+// Normal quantiles for the two interval levels (§3.4).
+inline constexpr double kZ80 = 1.281551566;
+inline constexpr double kZ95 = 1.959963985;
 
-struct SmoothingFit {
-  double alpha = 0;
-  double beta = 0;  // b* (component form); 0 for SES
-  double phi = 1;
-  double level = 0;  // final states
-  double trend = 0;
-  double sse = 0;              // sum of squared one-step errors
-  std::vector<double> fitted;  // one-step predictions, x.size() values
-  // Point forecast for h = 1, 2, ...
-  double Forecast(int h) const;
+// Every model the pipeline can produce. The order is the order in which the
+// analyzer reports candidates.
+enum class ModelId {
+  kNaive = 0,
+  kSNaive,
+  kNaive2,
+  kSes,
+  kHolt,
+  kDamped,
+  kTheta,  // M4 "Theta classic"
+  kThetaf,
+  kComb,
+  kEts,       // auto-ETS on the raw series
+  kEnsemble,  // median of ETS, Theta, Damped
+  kMean,
 };
-
-struct InitialStates {
-  double level = 0;
-  double trend = 0;
-};
-
-// SES / Holt / damped Holt with the given parameters. `trended` false is SES.
-SmoothingFit FitSmoothing(const std::vector<double>& x, double alpha,
-                          double beta, double phi, bool trended,
-                          std::optional<InitialStates> init = std::nullopt);
-
-// Least-squares parameters (see header comment).
-SmoothingFit OptimizeSes(const std::vector<double>& x);
-SmoothingFit OptimizeHolt(const std::vector<double>& x, double phi = 1.0);
-
-// OLS slope of x on t = 0..n-1 (0 for fewer than two points).
-double OlsSlope(const std::vector<double>& x);
-
-// Theta (Hyndman-Billah) forecasts h = 1..horizon from an SES fit of x.
-std::vector<double> ThetaForecast(const std::vector<double>& x,
-                                  const SmoothingFit& ses, int horizon);
-
-// Theta's in-sample one-step predictions (x.size() values): the closed form
-// applied to the first t values, SES fitted_t + (b/2)(1 - (1-a)^t)/a, with
-// b the OLS slope of the whole of x.
-std::vector<double> ThetaFitted(const std::vector<double>& x,
-                                const SmoothingFit& ses);
-
-enum class ModelId { kNaive2 = 0, kSes, kHolt, kDamped, kTheta, kComb };
-inline constexpr int kModelCount = 6;
+inline constexpr int kModelCount = 12;
 inline constexpr std::array<ModelId, kModelCount> kAllModels = {
-    ModelId::kNaive2, ModelId::kSes,   ModelId::kHolt,
-    ModelId::kDamped, ModelId::kTheta, ModelId::kComb};
-// "naive2", "ses", "holt", "damped", "theta", "comb".
-const char* ModelName(ModelId id);
+    ModelId::kNaive, ModelId::kSNaive, ModelId::kNaive2,   ModelId::kSes,
+    ModelId::kHolt,  ModelId::kDamped, ModelId::kTheta,    ModelId::kThetaf,
+    ModelId::kComb,  ModelId::kEts,    ModelId::kEnsemble, ModelId::kMean};
 
+// Stable names, used as ForecastModel.name and in "model/<name>" keys:
+// "naive", "snaive", "naive2", "ses", "holt", "damped", "theta", "thetaf",
+// "comb", "ets", "ensemble", "mean".
+const char* ModelName(ModelId id);
+std::optional<ModelId> ModelFromName(std::string_view name);
+
+// One model's forecast for h = 1..horizon on the original scale.
 struct ModelRun {
-  std::vector<double> mean;  // re-seasonalised, not truncated
-  // RMS of the in-sample one-step errors of the re-seasonalised fit, on the
-  // original scale: y_t - reseasonalise(fitted x_t) (first observation
-  // excluded). Theta's fitted values are the closed form's one-step
-  // forecasts, SES_t + (b/2)(1 - (1-a)^t)/a.
+  bool available = false;  // false when not requested (or ETS failed)
+  // Re-seasonalised point forecasts. Not truncated at 0, except Theta
+  // classic, which the M4 recipe truncates.
+  std::vector<double> mean;
+  // Prediction intervals, lower95 <= lower80 <= mean <= upper80 <= upper95.
+  std::vector<double> lower80, upper80, lower95, upper95;
+  // RMS of the in-sample one-step errors on the original scale,
+  // y_t − (re-seasonalised fitted value); for Comb and the ensemble the
+  // average of the members' values.
   double sigma = 0;
+  // AICc of the likelihood fit behind the model (ETS on x for SES / Holt /
+  // Damped, on y for ETS); 0 when there is none.
+  double aicc = 0;
+  // Fitted parameters. Smoothing models: "alpha", "beta", "gamma", "phi",
+  // "level0", "trend0", "sigma2" as applicable. ETS also gives its spec as
+  // numbers: "error" (0 A, 1 M), "trend" (0 N, 1 A, 2 Ad), "season" (0 N,
+  // 1 A, 2 M). Theta: "alpha" (SES on Z), "line_intercept",
+  // "line_slope" (L_t = intercept + slope·t, t = 1..n). thetaf: "alpha",
+  // "drift" (slope / 2). Every model: "seasonal", "multiplicative" (the
+  // decomposition used) and "fallback" (1 when a fit failed).
   std::map<std::string, double> parameters;
 };
 
-// Overrides for the seasonal specification, so a backtest can score the
-// specification chosen on the whole history on shorter training windows
-// (the ACF test is conservative for short series and would otherwise flip
-// to non-seasonal on them). Unset fields are decided from the series.
 struct PipelineOptions {
+  // Overrides for the seasonal specification, so a backtest can score the
+  // specification chosen on the whole history on shorter windows (the ACF
+  // test is conservative for short series and would flip to non-seasonal).
+  // Unset: decided from the series. Seasonal needs n >= 24 (decompose).
   std::optional<bool> seasonal;
   // Honoured only when every value is > 0.
   std::optional<bool> multiplicative;
+  // Models to compute; empty = all. The members a combination needs are
+  // computed (and available) too: Comb needs SES, Holt and Damped, the
+  // ensemble ETS, Theta and Damped, thetaf SES.
+  std::vector<ModelId> models;
+  // ETS: when set, this spec is fitted alone (no AutoEts), starting from
+  // `ets_start` when given, with at most `ets_max_evaluations` likelihood
+  // evaluations when > 0. The backtest uses this to refit the chosen spec.
+  std::optional<EtsSpec> ets_spec;
+  std::optional<EtsParams> ets_start;
+  int ets_max_evaluations = 0;
+  // False: no ETS at all (the ensemble is then the median of Theta and
+  // Damped); a backtest sets it when the full-history ETS fit failed.
+  bool fit_ets = true;
 };
 
-// The pipeline on a whole series. Seasonal when n >= 36 and the M4 ACF test
-// passes (or options.seasonal says so and n >= 24, the decomposition's
-// minimum); decomposition is multiplicative when every value is > 0,
-// additive otherwise (zero or negative months make ratios meaningless).
-// Seasonal indices are indexed from the first value of `y`, so forecasts
-// continue the cycle from its last value.
+// The pipeline on a whole series, forecasting h = 1..horizon. Seasonal
+// indices are indexed from the first value of `y`, so forecasts continue the
+// cycle from its last value (= the last 12 indices repeated).
 struct PipelineRun {
   bool seasonal = false;
   bool multiplicative = false;
-  std::vector<double> figure;  // 12 indices when seasonal, else empty
+  // 12 indices when seasonal, else empty.
+  std::vector<double> figure;
+  // The series the non-seasonal models saw (y itself when not seasonal).
+  std::vector<double> adjusted;
+  // The ETS fit behind ModelId::kEts, when computed.
+  std::optional<EtsFit> ets;
   std::array<ModelRun, kModelCount> models;
   const ModelRun& model(ModelId id) const {
     return models[static_cast<int>(id)];
   }
+  ModelRun& model(ModelId id) { return models[static_cast<int>(id)]; }
 };
 PipelineRun RunPipeline(const std::vector<double>& y, int horizon,
                         const PipelineOptions& options = {});
+
+// ---- Building blocks (exposed for tests) ----------------------------------
+
+// OLS line x_t ≈ intercept + slope·t with t = 1..n (R's lm on 1:n).
+struct OlsLine {
+  double intercept = 0;
+  double slope = 0;
+  double At(double t) const { return intercept + slope * t; }
+};
+OlsLine FitOlsLine(const std::vector<double>& x);
+
+// Means and standard deviations on the series' own scale.
+struct MeanSd {
+  std::vector<double> mean;
+  std::vector<double> sd;
+};
+
+// thetaf (Hyndman & Billah 2003, §3.2): from an ETS(A,N,N) fit of x,
+// mean_h = ℓ_n + (b/2)·[(h − 1) + (1 − (1 − α)^n)/α] with b the OLS slope of
+// x, and SD_h = σ·√(1 + α²(h − 1)) with σ² the fit's sigma2 (§3.4).
+MeanSd ThetafForecast(const std::vector<double>& x, const EtsFit& ses,
+                      int horizon);
+
+// Naive: σ̂ = √(mean of squared one-step differences) (no mean removed),
+// SD_h = σ̂·√h. sNaive with period m: σ̂ from y_t − y_{t−m},
+// SD_h = σ̂·√(⌊(h − 1)/m⌋ + 1) (§3.4). 0 when there are no differences.
+double NaiveSigma(const std::vector<double>& y, int lag);
+MeanSd NaiveForecast(const std::vector<double>& y, int horizon);
+MeanSd SeasonalNaiveForecast(const std::vector<double>& y, int m, int horizon);
 
 }  // namespace goodbuy::analysis
 

@@ -21,34 +21,58 @@ namespace {
 
 using Anchors = std::vector<std::pair<double, double>>;
 
-// ---- Anchors (§1.3 / §1.4 of analysis-methods.md) -------------------------
-// Cash buffer days: JPMorgan Chase Institute, "Cash is King" (2016): median
-// small business holds 27 days.
+// ---- Anchors (analysis-methods.md §1.3 / §1.4) -----------------------------
+// Each table maps a raw ratio to 0..100, linear between anchors and flat
+// beyond the ends (PiecewiseLinear).
+//
+// §1.4 liquidity: buffer days 0 at <= 7, 50 at 27 (JPMorgan Chase Institute,
+// "Cash is King", 2016: median small business holds 27 days, §1.3), 100 at
+// >= 90.
 const Anchors kBufferDaysAnchors = {{7, 0}, {27, 50}, {90, 100}};
+// §1.4: current ratio 0 at <= 0.8, 50 at 1.2, 100 at >= 2.0.
 const Anchors kCurrentRatioAnchors = {{0.8, 0}, {1.2, 50}, {2.0, 100}};
+// §1.4: runway 0 at <= 3 months, 100 at >= 18 (not burning: 100).
 const Anchors kRunwayAnchors = {{3, 0}, {18, 100}};
-// Margins: 0 at <= -10%, 50 at the median, 100 at >= 2x median. The reference
-// gives 10% as the median when no industry figure is known; we use it for the
-// EBITDA and net margins. Gross margin with a 10% median would score nearly
-// every business 100, so it uses a [DESIGN] all-industry default median of
-// 30% until an industry table exists.
+// §1.4 profitability: 0 at <= -10%, 50 at the industry median (10% when
+// none is known), 100 at >= 2x the median. EBITDA and net margin use the
+// 10% fallback. [DESIGN] Gross margin with a 10% median would score nearly
+// every business 100, so it uses an all-industry default median of 30%
+// (100 at 60%) until an industry table exists.
 const Anchors kEbitdaMarginAnchors = {{-0.10, 0}, {0.10, 50}, {0.20, 100}};
 const Anchors kNetMarginAnchors = {{-0.10, 0}, {0.10, 50}, {0.20, 100}};
 const Anchors kGrossMarginAnchors = {{-0.10, 0}, {0.30, 50}, {0.60, 100}};
-// DSCR: SBA SOP 50 10 5(F) 1.15; common bank practice 1.25.
+// §1.4 / §1.3 DSCR: 0 at <= 1.0, 60 at 1.15 (SBA SOP 50 10 5(F) minimum),
+// 80 at 1.25 (common bank covenant), 100 at >= 2.0; no debt -> 100.
 const Anchors kDscrAnchors = {{1.0, 0}, {1.15, 60}, {1.25, 80}, {2.0, 100}};
-// Debt / EBITDA: Interagency Guidance on Leveraged Lending (2013): > 4x
-// leveraged, > 6x raises concerns.
+// §1.4 / §1.3 Debt / EBITDA: 100 at <= 1x, 60 at 3x, 40 at 4x ("leveraged",
+// Interagency Guidance on Leveraged Lending 2013), 0 at >= 6x ("raises
+// concerns"); EBITDA <= 0 with debt -> 0.
 const Anchors kDebtToEbitdaAnchors = {{1, 100}, {3, 60}, {4, 40}, {6, 0}};
-// [DESIGN] DSO: net-30 terms score 100, 60 days 50, 120 days 0.
+// §1.4 efficiency is "relative to own history or peers"; the anchors are
+// [DESIGN]. DSO: net-30 terms score 100, 60 days 50, 120 days 0.
 const Anchors kDsoAnchors = {{30, 100}, {60, 50}, {120, 0}};
 // [DESIGN] Change of opex / revenue against the business's own earlier
 // window: 5 points lower scores 100, unchanged 70, 10 points higher 0.
 const Anchors kOpexRatioChangeAnchors = {{-0.05, 100}, {0, 70}, {0.10, 0}};
+// [DESIGN] Change of revenue per customer against the earlier window:
+// -10% scores 0, unchanged 50, +10% 100.
+const Anchors kRevenuePerCustomerChangeAnchors = {
+    {-0.10, 0}, {0, 50}, {0.10, 100}};
+// §1.4 growth (YoY TTM and, [DESIGN], the 3-year CAGR): 0 at <= -20%, 50 at
+// 0%, 100 at >= +25%.
 const Anchors kGrowthAnchors = {{-0.20, 0}, {0, 50}, {0.25, 100}};
+// §1.4 stability: CV of deseasonalised monthly revenue, 100 at <= 5%, 0 at
+// >= 40%.
 const Anchors kCvAnchors = {{0.05, 100}, {0.40, 0}};
-// [DESIGN] Annual customer retention.
+// [DESIGN] Annual customer retention (§1.4 names the metric, no anchors).
 const Anchors kRetentionAnchors = {{0.5, 0}, {0.8, 50}, {0.95, 100}};
+
+// [DESIGN] weights inside the growth & stability pillar.
+constexpr double kYoyGrowthShare = 0.35;
+constexpr double kCagrShare = 0.15;
+constexpr double kCvShare = 0.30;
+constexpr double kRetentionShare = 0.20;
+constexpr int kCagrMonths = 48;  // TTM now and TTM three years earlier
 
 constexpr double kMaxBufferDays = 3650;      // reported cap: ten years
 constexpr double kMaxRunwayMonths = 120;     // reported cap; "not burning"
@@ -322,12 +346,36 @@ v1::HealthPillar Efficiency(const std::vector<v1::MonthlyPeriod>& p,
           100 * now, 100 * *change, w->months));
     }
   }
+  if (n >= 6 && w.has_value()) {
+    // Average month-end customers in each window; both must be positive.
+    double later_customers = 0, earlier_customers = 0;
+    for (int i = w->later_end - w->months; i < w->later_end; ++i) {
+      later_customers += p[i].customers();
+    }
+    for (int i = w->earlier_end - w->months; i < w->earlier_end; ++i) {
+      earlier_customers += p[i].customers();
+    }
+    const double rev_later = WindowSum(c.revenue, w->later_end, w->months);
+    const double rev_earlier = WindowSum(c.revenue, w->earlier_end, w->months);
+    if (later_customers > 0 && earlier_customers > 0 && rev_earlier > 0) {
+      const double change = Clamp(
+          (rev_later / later_customers) / (rev_earlier / earlier_customers) - 1,
+          -1, 10);
+      scores.push_back(
+          PiecewiseLinear(change, kRevenuePerCustomerChangeAnchors));
+      AddRatio(pillar, "revenue_per_customer_change", 100 * change,
+               scores.back(), "percent");
+      text.push_back(absl::StrFormat(
+          "revenue per customer %+.1f%% against the previous %d months",
+          100 * change, w->months));
+    }
+  }
   pillar.set_has_data(!scores.empty());
   pillar.set_score(scores.empty() ? 0 : Clamp(Mean(scores), 0, 100));
   pillar.set_explanation(
       scores.empty()
-          ? "Efficiency: no receivables reported and too little history to "
-            "compare the expense ratio."
+          ? "Efficiency: no receivables or customer counts reported and too "
+            "little history to compare the expense ratio."
           : absl::StrCat("Efficiency: ", absl::StrJoin(text, "; "), "."));
   return pillar;
 }
@@ -338,7 +386,9 @@ struct GrowthParts {
 };
 
 v1::HealthPillar GrowthPillar(const std::vector<v1::MonthlyPeriod>& p,
-                              const Columns& c, GrowthParts& parts,
+                              const Columns& c,
+                              const std::vector<double>& stability_series,
+                              bool deseasonalised, GrowthParts& parts,
                               std::vector<std::string>& warnings) {
   v1::HealthPillar pillar;
   pillar.set_name("growth");
@@ -346,7 +396,7 @@ v1::HealthPillar GrowthPillar(const std::vector<v1::MonthlyPeriod>& p,
   std::vector<std::string> text;
   if (std::optional<Growth> g = RecentGrowth(c.revenue)) {
     parts.growth_score = PiecewiseLinear(g->rate, kGrowthAnchors);
-    weighted.emplace_back(*parts.growth_score, 0.5);
+    weighted.emplace_back(*parts.growth_score, kYoyGrowthShare);
     AddRatio(pillar, "revenue_growth", 100 * g->rate, *parts.growth_score,
              "percent");
     if (g->year_over_year) {
@@ -364,11 +414,23 @@ v1::HealthPillar GrowthPillar(const std::vector<v1::MonthlyPeriod>& p,
           g->window_months));
     }
   }
-  bool deseasonalised = false;
-  const std::vector<double> x = StabilitySeries(c.revenue, &deseasonalised);
-  if (std::optional<double> cv = CoefficientOfVariation(x)) {
+  // §1.4 "3y CAGR": TTM revenue now against TTM three years earlier.
+  const int n_months = static_cast<int>(c.revenue.size());
+  if (n_months >= kCagrMonths) {
+    const double now = WindowSum(c.revenue, n_months, 12);
+    const double then = WindowSum(c.revenue, n_months - 36, 12);
+    if (then > 0 && now >= 0) {
+      const double cagr = Clamp(std::cbrt(now / then) - 1, -1, 10);
+      const double score = PiecewiseLinear(cagr, kGrowthAnchors);
+      weighted.emplace_back(score, kCagrShare);
+      AddRatio(pillar, "revenue_cagr_3y", 100 * cagr, score, "percent");
+      text.push_back(
+          absl::StrFormat("%+.1f%% a year over three years", 100 * cagr));
+    }
+  }
+  if (std::optional<double> cv = CoefficientOfVariation(stability_series)) {
     parts.cv_score = PiecewiseLinear(*cv, kCvAnchors);
-    weighted.emplace_back(*parts.cv_score, 0.3);
+    weighted.emplace_back(*parts.cv_score, kCvShare);
     AddRatio(pillar, "revenue_cv", *cv, *parts.cv_score, "ratio");
     text.push_back(absl::StrFormat("revenue varies by %.0f%% (CV%s)", 100 * *cv,
                                    deseasonalised ? ", deseasonalised" : ""));
@@ -386,7 +448,7 @@ v1::HealthPillar GrowthPillar(const std::vector<v1::MonthlyPeriod>& p,
     double retention = Clamp(1.0 - churned / start_customers, 0, 1);
     if (w < 12) retention = std::pow(retention, 12.0 / w);
     const double score = PiecewiseLinear(retention, kRetentionAnchors);
-    weighted.emplace_back(score, 0.2);
+    weighted.emplace_back(score, kRetentionShare);
     AddRatio(pillar, "customer_retention", 100 * retention, score, "percent");
     text.push_back(absl::StrFormat("%.0f%% of customers retained per year",
                                    100 * retention));
@@ -401,10 +463,10 @@ v1::HealthPillar GrowthPillar(const std::vector<v1::MonthlyPeriod>& p,
   return pillar;
 }
 
-v1::Trajectory ComputeTrajectory(const Columns& c) {
-  bool deseasonalised = false;
-  const std::vector<double> x = StabilitySeries(c.revenue, &deseasonalised);
-  if (std::optional<double> cv = DetrendedCv(x); cv && *cv > kVolatileCv) {
+v1::Trajectory ComputeTrajectory(const Columns& c,
+                                 const std::vector<double>& stability_series) {
+  if (std::optional<double> cv = DetrendedCv(stability_series);
+      cv && *cv > kVolatileCv) {
     return v1::TRAJECTORY_VOLATILE;
   }
   std::optional<Growth> g = RecentGrowth(c.revenue);
@@ -424,18 +486,83 @@ v1::Trajectory ComputeTrajectory(const Columns& c) {
 
 }  // namespace
 
+double AltmanZ(AltmanModel model, const AltmanInputs& in) {
+  if (!(in.total_assets > 0)) return 0;
+  constexpr double kMaxX4 = 10;
+  const double ta = in.total_assets;
+  const double x1 = in.working_capital / ta;
+  const double x2 = in.retained_earnings / ta;
+  const double x3 = in.ebit / ta;
+  const double x4 = in.total_liabilities > 0
+                        ? std::min(in.equity / in.total_liabilities, kMaxX4)
+                        : kMaxX4;
+  const double x5 = in.sales / ta;
+  // Coefficients: analysis-methods.md §1.1 (Altman 2000; 2018).
+  double z = 0;
+  switch (model) {
+    case AltmanModel::kZ:
+      z = 1.2 * x1 + 1.4 * x2 + 3.3 * x3 + 0.6 * x4 + 1.0 * x5;
+      break;
+    case AltmanModel::kZPrime:
+      z = 0.717 * x1 + 0.847 * x2 + 3.107 * x3 + 0.420 * x4 + 0.998 * x5;
+      break;
+    case AltmanModel::kZDoublePrime:
+      z = 6.56 * x1 + 3.26 * x2 + 6.72 * x3 + 1.05 * x4;
+      break;
+    case AltmanModel::kZDoublePrimeEm:
+      z = 6.56 * x1 + 3.26 * x2 + 6.72 * x3 + 1.05 * x4 + 3.25;
+      break;
+  }
+  return Finite(z);
+}
+
+AltmanZones ZonesOf(AltmanModel model) {
+  // §1.1 zone table (Z'' uses 1.10 / 2.60, not creditguru's 1.23 / 2.90).
+  switch (model) {
+    case AltmanModel::kZ:
+      return {1.81, 2.99};
+    case AltmanModel::kZPrime:
+      return {1.23, 2.90};
+    case AltmanModel::kZDoublePrime:
+      return {kAltmanDistressBelow, kAltmanSafeAbove};
+    case AltmanModel::kZDoublePrimeEm:
+      return {4.35, 5.85};
+  }
+  return {kAltmanDistressBelow, kAltmanSafeAbove};
+}
+
+const char* AltmanZone(AltmanModel model, double z) {
+  const AltmanZones zones = ZonesOf(model);
+  if (z < zones.distress_below) return "distress";
+  if (z > zones.safe_above) return "safe";
+  return "grey";
+}
+
+const char* AltmanModelName(AltmanModel model) {
+  switch (model) {
+    case AltmanModel::kZ:
+      return "z";
+    case AltmanModel::kZPrime:
+      return "z_prime";
+    case AltmanModel::kZDoublePrime:
+      return "z_double_prime";
+    case AltmanModel::kZDoublePrimeEm:
+      return "z_double_prime_em";
+  }
+  return "unknown";
+}
+
 double AltmanZDoublePrime(double working_capital, double retained_earnings,
                           double ebit, double book_equity,
                           double total_liabilities, double total_assets) {
-  if (!(total_assets > 0)) return 0;
-  constexpr double kMaxX4 = 10;
-  const double x1 = working_capital / total_assets;
-  const double x2 = retained_earnings / total_assets;
-  const double x3 = ebit / total_assets;
-  const double x4 = total_liabilities > 0
-                        ? std::min(book_equity / total_liabilities, kMaxX4)
-                        : kMaxX4;
-  return Finite(6.56 * x1 + 3.26 * x2 + 6.72 * x3 + 1.05 * x4);
+  AltmanInputs in;
+  in.working_capital = working_capital;
+  in.retained_earnings = retained_earnings;
+  in.ebit = ebit;
+  in.equity = book_equity;
+  in.total_liabilities = total_liabilities;
+  in.total_assets = total_assets;
+  return AltmanZ(AltmanModel::kZDoublePrime, in);
 }
 
 const char* HealthBand(int overall_score) {
@@ -449,13 +576,16 @@ absl::StatusOr<v1::AnalysisResult> AnalyzeHealth(const AnalysisInput& in,
                                                  ProgressSink& sink) {
   const std::vector<v1::MonthlyPeriod>& p = in.periods;
   const int n = static_cast<int>(p.size());
-  RETURN_IF_ERROR(RequireMonths(n, kMinHealthMonths, "health analysis"));
+  RETURN_IF_ERROR(CheckAnalysisInput(in, kMinHealthMonths, "health analysis"));
   const auto cancelled = [] {
     return absl::CancelledError("health analysis cancelled");
   };
   if (!sink.Progress(5, "prepare")) return cancelled();
 
   const Columns c = Extract(p);
+  bool deseasonalised = false;
+  const std::vector<double> stability =
+      StabilitySeries(c.revenue, &deseasonalised);
   std::vector<std::string> warnings;
   if (n < 12) {
     warnings.push_back(absl::StrFormat(
@@ -490,7 +620,8 @@ absl::StatusOr<v1::AnalysisResult> AnalyzeHealth(const AnalysisInput& in,
         pillar = Efficiency(p, c);
         break;
       default:
-        pillar = GrowthPillar(p, c, growth_parts, warnings);
+        pillar = GrowthPillar(p, c, stability, deseasonalised, growth_parts,
+                              warnings);
         break;
     }
     pillar.set_weight(steps[i].weight);
@@ -525,16 +656,51 @@ absl::StatusOr<v1::AnalysisResult> AnalyzeHealth(const AnalysisInput& in,
 
   v1::AnalysisResult result;
   v1::HealthAnalysis& h = *result.mutable_health();
-  // Distress cap from Altman Z'' when balance-sheet data exists.
+  // §1.4 distress override from Altman Z'' when balance-sheet data exists;
+  // every §1.1 variant is reported.
   double cap = 100;
   const v1::MonthlyPeriod& last = p.back();
   if (last.total_assets() > 0 && last.current_assets() > 0) {
-    const double z = AltmanZDoublePrime(
-        last.current_assets() - last.current_liabilities(),
-        last.retained_earnings(), TtmSum(c.ebitda), last.equity(),
-        last.total_assets() - last.equity(), last.total_assets());
+    AltmanInputs ai;
+    ai.working_capital = last.current_assets() - last.current_liabilities();
+    ai.retained_earnings = last.retained_earnings();
+    ai.ebit = TtmSum(c.ebitda);  // no depreciation reported: EBIT = EBITDA
+    ai.equity = last.equity();
+    ai.total_liabilities = last.total_assets() - last.equity();
+    ai.total_assets = last.total_assets();
+    ai.sales = TtmSum(c.revenue);
+    for (AltmanModel model : kAltmanModels) {
+      const double value = AltmanZ(model, ai);
+      const AltmanZones zones = ZonesOf(model);
+      v1::AltmanScore* a = h.add_altman_scores();
+      a->set_model(AltmanModelName(model));
+      a->set_value(value);
+      a->set_zone(AltmanZone(model, value));
+      a->set_distress_below(zones.distress_below);
+      a->set_safe_above(zones.safe_above);
+      switch (model) {
+        case AltmanModel::kZ:
+          a->set_note(
+              "1968 model for public manufacturers; book equity stands in for "
+              "market value; uses asset turnover (industry-sensitive).");
+          break;
+        case AltmanModel::kZPrime:
+          a->set_note("Private-firm model; uses asset turnover.");
+          break;
+        case AltmanModel::kZDoublePrime:
+          a->set_note(
+              "Non-manufacturer / private model recommended for small "
+              "businesses; sets the score cap.");
+          break;
+        case AltmanModel::kZDoublePrimeEm:
+          a->set_note("Emerging-market score: Z'' + 3.25.");
+          break;
+      }
+    }
+    const double z = AltmanZ(AltmanModel::kZDoublePrime, ai);
     h.set_altman_z_double_prime(z);
     h.set_has_altman_z(true);
+    h.set_altman_zone(AltmanZone(AltmanModel::kZDoublePrime, z));
     if (z < kAltmanDistressBelow) {
       cap = kDistressCap;
       warnings.push_back(absl::StrFormat(
@@ -549,6 +715,7 @@ absl::StatusOr<v1::AnalysisResult> AnalyzeHealth(const AnalysisInput& in,
           z));
     }
   }
+  h.set_score_cap(cap);
   overall = std::min(overall, cap);
 
   const double completeness = DataCompleteness(p);
@@ -574,7 +741,7 @@ absl::StatusOr<v1::AnalysisResult> AnalyzeHealth(const AnalysisInput& in,
       std::lround(std::min(cap, WeightedMean(readiness).value_or(0)))));
   h.set_confidence_level(static_cast<int>(std::lround(
       Clamp(100 * (0.6 * history_factor + 0.4 * completeness), 0, 100))));
-  h.set_trajectory(ComputeTrajectory(c));
+  h.set_trajectory(ComputeTrajectory(c, stability));
   h.set_band(HealthBand(h.overall_score()));
   h.set_data_completeness(completeness);
   h.set_months_used(n);

@@ -8,8 +8,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "server/analysis/market_data.h"
 #include "server/analysis/ttm.h"
 #include "server/common/errors.h"
+#include "server/common/status_macros.h"
 
 namespace goodbuy::analysis {
 namespace {
@@ -50,6 +52,35 @@ const IntField kIntFields[] = {
     {"churned_customers", &v1::MonthlyPeriod::churned_customers},
 };
 
+struct RateOption {
+  const char* name;
+  bool (v1::AnalysisOptions::*has)() const;
+  double (v1::AnalysisOptions::*get)() const;
+  double min;
+  double max;
+};
+
+// The build-up overrides and their [DESIGN] ranges (history.h).
+const RateOption kRateOptions[] = {
+    {"risk_free_rate", &v1::AnalysisOptions::has_risk_free_rate,
+     &v1::AnalysisOptions::risk_free_rate, 0, kMaxRiskFreeRate},
+    {"equity_risk_premium", &v1::AnalysisOptions::has_equity_risk_premium,
+     &v1::AnalysisOptions::equity_risk_premium, 0, kMaxEquityRiskPremium},
+    {"size_premium", &v1::AnalysisOptions::has_size_premium,
+     &v1::AnalysisOptions::size_premium, 0, kMaxSizePremium},
+    {"industry_premium", &v1::AnalysisOptions::has_industry_premium,
+     &v1::AnalysisOptions::industry_premium, -kMaxAbsIndustryPremium,
+     kMaxAbsIndustryPremium},
+    {"company_specific_premium",
+     &v1::AnalysisOptions::has_company_specific_premium,
+     &v1::AnalysisOptions::company_specific_premium, 0,
+     kMaxCompanySpecificPremium},
+    {"owner_replacement_salary",
+     &v1::AnalysisOptions::has_owner_replacement_salary,
+     &v1::AnalysisOptions::owner_replacement_salary, 0,
+     kMaxOwnerReplacementSalary},
+};
+
 void AddOptionViolations(const v1::AnalysisOptions& options,
                          FieldViolations& violations) {
   const int h = options.forecast_horizon_months();
@@ -75,13 +106,35 @@ void AddOptionViolations(const v1::AnalysisOptions& options,
                                 kMaxTerminalGrowthRate, "], got ", g));
     rates_ok = false;
   }
-  if (rates_ok &&
-      EffectiveDiscountRate(options) <= EffectiveTerminalGrowthRate(options)) {
+  for (const RateOption& o : kRateOptions) {
+    if (!(options.*o.has)()) continue;
+    const double v = (options.*o.get)();
+    if (!std::isfinite(v) || v < o.min || v > o.max) {
+      violations.Add(absl::StrCat("options.", o.name),
+                     absl::StrCat("must be in [", o.min, ", ", o.max,
+                                  "] when set, got ", v));
+      rates_ok = false;
+    }
+  }
+  if (!rates_ok) return;
+  const double effective_r = EffectiveDiscountRate(options);
+  const double effective_g = EffectiveTerminalGrowthRate(options);
+  const char* what = DiscountRateOverridden(options)
+                         ? "discount rate"
+                         : "build-up discount rate (risk_free_rate + "
+                           "equity_risk_premium + size_premium + "
+                           "industry_premium + company_specific_premium)";
+  if (!(effective_r > 0) || effective_r > 1) {
     violations.Add(
         "options.discount_rate",
-        absl::StrCat("must be greater than the terminal growth rate (",
-                     EffectiveDiscountRate(options),
-                     " <= ", EffectiveTerminalGrowthRate(options), ")"));
+        absl::StrCat("the ", what, " must be in (0, 1], got ", effective_r));
+  } else if (effective_r <= effective_g) {
+    // §2.3: the Gordon-growth terminal value requires r > g.
+    violations.Add(
+        "options.discount_rate",
+        absl::StrCat("the ", what,
+                     " must be greater than the terminal growth rate (",
+                     effective_r, " <= ", effective_g, ")"));
   }
 }
 
@@ -105,9 +158,40 @@ int EffectiveHorizonMonths(const v1::AnalysisOptions& options) {
                : kDefaultForecastHorizonMonths;
 }
 
-double EffectiveDiscountRate(const v1::AnalysisOptions& options) {
+double BuildUpRate::Sum() const {
+  return risk_free_rate + equity_risk_premium + size_premium +
+         industry_premium + company_specific_premium;
+}
+
+BuildUpRate BuildUp(const v1::AnalysisOptions& o) {
+  const MarketFigures& m = Market();
+  BuildUpRate b;
+  b.risk_free_rate =
+      o.has_risk_free_rate() ? o.risk_free_rate() : m.risk_free_rate;
+  b.equity_risk_premium = o.has_equity_risk_premium() ? o.equity_risk_premium()
+                                                      : m.equity_risk_premium;
+  b.size_premium = o.has_size_premium() ? o.size_premium() : m.size_premium;
+  b.industry_premium =
+      o.has_industry_premium() ? o.industry_premium() : m.industry_premium;
+  b.company_specific_premium = o.has_company_specific_premium()
+                                   ? o.company_specific_premium()
+                                   : m.company_specific_premium;
+  return b;
+}
+
+bool DiscountRateOverridden(const v1::AnalysisOptions& options) {
   const double r = options.discount_rate();
-  return r > 0 && std::isfinite(r) ? r : kDefaultDiscountRate;
+  return r > 0 && std::isfinite(r);
+}
+
+double EffectiveDiscountRate(const v1::AnalysisOptions& options) {
+  if (DiscountRateOverridden(options)) return options.discount_rate();
+  if (!options.has_risk_free_rate() && !options.has_equity_risk_premium() &&
+      !options.has_size_premium() && !options.has_industry_premium() &&
+      !options.has_company_specific_premium()) {
+    return kDefaultDiscountRate;  // the table's components sum to it
+  }
+  return BuildUp(options).Sum();
 }
 
 double EffectiveTerminalGrowthRate(const v1::AnalysisOptions& options) {
@@ -121,6 +205,39 @@ absl::Status RequireMonths(int months, int minimum,
   return InvalidField("history.periods",
                       absl::StrCat(analysis, " needs at least ", minimum,
                                    " months of history, got ", months));
+}
+
+absl::Status CheckAnalysisInput(const AnalysisInput& input, int minimum,
+                                absl::string_view analysis) {
+  const int n = static_cast<int>(input.periods.size());
+  if (n > kMaxHistoryMonths) {
+    return InvalidField("history.periods",
+                        absl::StrCat("at most ", kMaxHistoryMonths,
+                                     " months are accepted, got ", n));
+  }
+  RETURN_IF_ERROR(RequireMonths(n, minimum, analysis));
+  FieldViolations violations;
+  for (int i = 0; i < n; ++i) {
+    const v1::MonthlyPeriod& p = input.periods[i];
+    for (const DoubleField& f : kDoubleFields) {
+      const double v = (p.*f.get)();
+      if (!std::isfinite(v)) {
+        violations.Add(absl::StrCat("history.periods[", i, "].", f.name),
+                       "must be a finite number");
+      } else if (f.non_negative && v < 0) {
+        violations.Add(absl::StrCat("history.periods[", i, "].", f.name),
+                       absl::StrCat("must be >= 0, got ", v));
+      }
+    }
+    for (const IntField& f : kIntFields) {
+      if ((p.*f.get)() < 0) {
+        violations.Add(absl::StrCat("history.periods[", i, "].", f.name),
+                       absl::StrCat("must be >= 0, got ", (p.*f.get)()));
+      }
+    }
+  }
+  AddOptionViolations(input.options, violations);
+  return violations.ToStatus();
 }
 
 absl::StatusOr<AnalysisInput> PrepareHistory(

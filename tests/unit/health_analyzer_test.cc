@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -61,6 +64,57 @@ TEST(AltmanTest, WorkedExampleGives3884) {
   EXPECT_NEAR(AltmanZDoublePrime(80e3, 150e3, 60e3, 250e3, 250e3, 500e3), 3.884,
               1e-9);
   EXPECT_EQ(AltmanZDoublePrime(1, 1, 1, 1, 1, 0), 0);
+}
+
+AltmanInputs WorkedExample() {
+  // analysis-methods.md §1.1 worked example: TA 500k, WC 80k, RE 150k,
+  // EBIT 60k, BVE 250k, TL 250k, Sales 900k.
+  AltmanInputs in;
+  in.working_capital = 80e3;
+  in.retained_earnings = 150e3;
+  in.ebit = 60e3;
+  in.equity = 250e3;
+  in.total_liabilities = 250e3;
+  in.total_assets = 500e3;
+  in.sales = 900e3;
+  return in;
+}
+
+TEST(AltmanTest, EveryVariantMatchesTheReference) {
+  const AltmanInputs in = WorkedExample();
+  EXPECT_NEAR(AltmanZ(AltmanModel::kZPrime, in), 2.958060, 1e-6);
+  EXPECT_NEAR(AltmanZ(AltmanModel::kZDoublePrime, in), 3.884000, 1e-6);
+  EXPECT_NEAR(AltmanZ(AltmanModel::kZDoublePrimeEm, in), 7.134000, 1e-6);
+  EXPECT_NEAR(AltmanZ(AltmanModel::kZ, in), 3.408000, 1e-6);  // MVE := BVE
+  for (AltmanModel m : kAltmanModels) {
+    EXPECT_EQ(AltmanZ(m, AltmanInputs()), 0) << AltmanModelName(m);
+  }
+}
+
+TEST(AltmanTest, ZonesFollowTheReferenceTable) {
+  // §1.1: Z 1.81 / 2.99, Z' 1.23 / 2.90, Z'' 1.10 / 2.60, Z''-EM 4.35 / 5.85.
+  struct Case {
+    AltmanModel model;
+    double distress, safe;
+  };
+  const Case cases[] = {{AltmanModel::kZ, 1.81, 2.99},
+                        {AltmanModel::kZPrime, 1.23, 2.90},
+                        {AltmanModel::kZDoublePrime, 1.10, 2.60},
+                        {AltmanModel::kZDoublePrimeEm, 4.35, 5.85}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(AltmanModelName(c.model));
+    EXPECT_DOUBLE_EQ(ZonesOf(c.model).distress_below, c.distress);
+    EXPECT_DOUBLE_EQ(ZonesOf(c.model).safe_above, c.safe);
+    EXPECT_STREQ(AltmanZone(c.model, c.distress - 0.01), "distress");
+    EXPECT_STREQ(AltmanZone(c.model, c.distress), "grey");
+    EXPECT_STREQ(AltmanZone(c.model, c.safe), "grey");
+    EXPECT_STREQ(AltmanZone(c.model, c.safe + 0.01), "safe");
+  }
+  // The worked example is safe on every variant but Z' (2.958 > 2.90 too).
+  for (AltmanModel m : kAltmanModels) {
+    EXPECT_STREQ(AltmanZone(m, AltmanZ(m, WorkedExample())), "safe")
+        << AltmanModelName(m);
+  }
 }
 
 TEST(HealthBandTest, Bands) {
@@ -129,7 +183,73 @@ TEST(HealthAnalyzerTest, NoBalanceSheetMeansNoAltman) {
     p.set_total_assets(0);
     p.set_current_assets(0);
   }
-  EXPECT_FALSE(RunHealth(in).has_altman_z());
+  const v1::HealthAnalysis h = RunHealth(in);
+  EXPECT_FALSE(h.has_altman_z());
+  EXPECT_EQ(h.altman_scores_size(), 0);
+  EXPECT_EQ(h.altman_zone(), "");
+  EXPECT_EQ(h.score_cap(), 100);
+}
+
+TEST(HealthAnalyzerTest, ReportsEveryAltmanVariant) {
+  const AnalysisInput in = HealthyBusiness(24);
+  const v1::HealthAnalysis h = RunHealth(in);
+  ASSERT_EQ(h.altman_scores_size(), 4);
+  const v1::MonthlyPeriod& last = in.periods.back();
+  double revenue = 0, ebitda = 0;
+  for (int i = 12; i < 24; ++i) {
+    const v1::MonthlyPeriod& p = in.periods[i];
+    revenue += p.revenue();
+    ebitda += p.revenue() - p.cost_of_goods_sold() - p.operating_expenses() -
+              p.owner_compensation();
+  }
+  AltmanInputs ai;
+  ai.working_capital = last.current_assets() - last.current_liabilities();
+  ai.retained_earnings = last.retained_earnings();
+  ai.ebit = ebitda;
+  ai.equity = last.equity();
+  ai.total_liabilities = last.total_assets() - last.equity();
+  ai.total_assets = last.total_assets();
+  ai.sales = revenue;
+  const char* names[] = {"z", "z_prime", "z_double_prime", "z_double_prime_em"};
+  for (int i = 0; i < 4; ++i) {
+    const v1::AltmanScore& a = h.altman_scores(i);
+    EXPECT_EQ(a.model(), names[i]);
+    EXPECT_NEAR(a.value(), AltmanZ(kAltmanModels[i], ai), 1e-9);
+    EXPECT_EQ(a.zone(), AltmanZone(kAltmanModels[i], a.value()));
+    EXPECT_FALSE(a.note().empty());
+  }
+  EXPECT_DOUBLE_EQ(h.altman_scores(2).value(), h.altman_z_double_prime());
+  EXPECT_NEAR(h.altman_scores(3).value(), h.altman_z_double_prime() + 3.25,
+              1e-12);
+  EXPECT_EQ(h.altman_zone(), "safe");
+  EXPECT_EQ(h.score_cap(), 100);
+
+  const v1::HealthAnalysis bad = RunHealth(DistressedBusiness(24));
+  EXPECT_EQ(bad.altman_zone(), "distress");
+  EXPECT_EQ(bad.score_cap(), 40);
+}
+
+TEST(HealthAnalyzerTest, LongHistoryAddsThreeYearCagrAndCustomerTrend) {
+  const v1::HealthAnalysis h = RunHealth(HealthyBusiness(60));
+  bool cagr = false, per_customer = false;
+  for (const auto& r : Pillar(h, "growth").ratios()) {
+    if (r.name() == "revenue_cagr_3y") {
+      cagr = true;
+      // 1% a month compounds to 12.68% a year.
+      EXPECT_NEAR(r.value(), 100 * (std::pow(1.01, 12) - 1), 0.5);
+    }
+  }
+  for (const auto& r : Pillar(h, "efficiency").ratios()) {
+    per_customer |= r.name() == "revenue_per_customer_change";
+  }
+  EXPECT_TRUE(cagr);
+  EXPECT_TRUE(per_customer);
+  EXPECT_FALSE(Pillar(h, "efficiency").explanation().empty());
+  // Under 48 months: no CAGR.
+  const v1::HealthAnalysis shorter = RunHealth(HealthyBusiness(47));
+  for (const auto& r : Pillar(shorter, "growth").ratios()) {
+    EXPECT_NE(r.name(), "revenue_cagr_3y");
+  }
 }
 
 TEST(HealthAnalyzerTest, WeightsRenormaliseOverPillarsWithData) {
@@ -262,6 +382,176 @@ TEST(HealthAnalyzerTest, RejectsTooShortHistory) {
   EXPECT_EQ(AnalyzeHealth(HealthyBusiness(2), sink).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(sink.events.empty());
+}
+
+// ---- Properties
+// --------------------------------------------------------------
+
+// A random but valid history: revenue with trend, season and noise (zero
+// months included), random costs that may exceed revenue, optional debt and
+// balance sheet (negative equity included).
+AnalysisInput RandomHistory(std::mt19937_64& rng, int months) {
+  std::uniform_real_distribution<double> u(0, 1);
+  AnalysisInput in;
+  const double level = std::exp(7 + 7 * u(rng));
+  const double trend = -0.04 + 0.08 * u(rng);
+  const double season = 0.5 * u(rng);
+  const double noise = u(rng);
+  const bool balance_sheet = u(rng) < 0.5;
+  const bool debt = u(rng) < 0.6;
+  const bool customers = u(rng) < 0.7;
+  for (int i = 0; i < months; ++i) {
+    v1::MonthlyPeriod p;
+    p.set_month(analysis_testing::MonthLabel(i));
+    double rev = level * std::pow(1 + trend, i) *
+                 (1 + season * std::sin(2 * M_PI * i / 12.0)) *
+                 std::max(0.0, 1 + noise * (u(rng) - 0.5));
+    if (u(rng) < 0.05) rev = 0;
+    p.set_revenue(rev);
+    p.set_cost_of_goods_sold(rev * u(rng));
+    p.set_operating_expenses(level * 0.8 * u(rng));
+    p.set_owner_compensation(u(rng) < 0.8 ? level * 0.1 * u(rng) : 0);
+    if (debt) {
+      p.set_interest_expense(level * 0.03 * u(rng));
+      p.set_debt_principal_paid(level * 0.1 * u(rng));
+      p.set_total_debt(level * 30 * u(rng));
+    }
+    p.set_cash(u(rng) < 0.1 ? 0 : level * 4 * u(rng));
+    if (customers) {
+      p.set_customers(static_cast<int>(800 * u(rng)));
+      p.set_new_customers(static_cast<int>(30 * u(rng)));
+      p.set_churned_customers(static_cast<int>(30 * u(rng)));
+    }
+    if (balance_sheet) {
+      p.set_current_assets(level * 4 * u(rng) + 1);
+      p.set_current_liabilities(level * 4 * u(rng));
+      p.set_total_assets(level * 12 * u(rng) + 1);
+      p.set_retained_earnings(level * (8 * u(rng) - 4));
+      p.set_equity(level * (10 * u(rng) - 3));
+      p.set_accounts_receivable(level * u(rng));
+    }
+    in.periods.push_back(p);
+  }
+  return in;
+}
+
+TEST(HealthPropertiesTest, RandomHistoriesScoreWithinRange) {
+  std::mt19937_64 rng(20240601);
+  std::uniform_int_distribution<int> months(kMinHealthMonths, 120);
+  for (int trial = 0; trial < 300; ++trial) {
+    SCOPED_TRACE(trial);
+    RecordingSink sink;
+    absl::StatusOr<v1::AnalysisResult> r =
+        AnalyzeHealth(RandomHistory(rng, months(rng)), sink);
+    ASSERT_TRUE(r.ok()) << r.status();
+    ExpectAllFinite(*r);
+    const v1::HealthAnalysis& h = r->health();
+    ExpectScoresInRange(h);
+    EXPECT_LE(h.overall_score(), h.score_cap() + 0.5);
+    EXPECT_LE(h.sale_readiness_score(), h.score_cap() + 0.5);
+    EXPECT_GE(h.data_completeness(), 0);
+    EXPECT_LE(h.data_completeness(), 1);
+    double total = 0;
+    for (const auto& p : h.pillars()) {
+      EXPECT_FALSE(p.explanation().empty()) << p.name();
+      total += p.weight();
+    }
+    EXPECT_NEAR(total, 1.0, 1e-9);
+    for (const auto& e : sink.events) {
+      if (!e.key.empty()) ExpectAllFinite(e.partial);
+    }
+  }
+}
+
+TEST(HealthPropertiesTest, MoreCashNeverLowersLiquidity) {
+  std::mt19937_64 rng(5);
+  for (int trial = 0; trial < 60; ++trial) {
+    SCOPED_TRACE(trial);
+    const AnalysisInput in = RandomHistory(rng, 3 + trial);
+    double previous = -1;
+    for (double add : {0.0, 1e3, 1e4, 1e5, 1e6, 1e7, 1e9}) {
+      AnalysisInput richer = in;
+      richer.periods.back().set_cash(in.periods.back().cash() + add);
+      const double score = Pillar(RunHealth(richer), "liquidity").score();
+      EXPECT_GE(score, previous - 1e-9) << add;
+      previous = score;
+    }
+  }
+}
+
+TEST(HealthPropertiesTest, HigherDscrNeverLowersLeverage) {
+  std::mt19937_64 rng(11);
+  for (int trial = 0; trial < 60; ++trial) {
+    SCOPED_TRACE(trial);
+    AnalysisInput in = RandomHistory(rng, 3 + trial);
+    for (auto& p : in.periods) {
+      if (p.debt_principal_paid() == 0) p.set_debt_principal_paid(500);
+    }
+    double previous = -1;
+    // Less debt service for the same EBITDA: DSCR rises.
+    for (double keep : {1.0, 0.7, 0.4, 0.2, 0.05}) {
+      AnalysisInput lighter = in;
+      for (auto& p : lighter.periods) {
+        p.set_interest_expense(p.interest_expense() * keep);
+        p.set_debt_principal_paid(p.debt_principal_paid() * keep);
+      }
+      const double score = Pillar(RunHealth(lighter), "leverage").score();
+      EXPECT_GE(score, previous - 1e-9) << keep;
+      previous = score;
+    }
+  }
+}
+
+// ---- Bad data
+// ----------------------------------------------------------------
+
+TEST(HealthBadDataTest, NonFiniteOrNegativeInputIsInvalidArgument) {
+  const double bad_values[] = {std::nan(""),
+                               std::numeric_limits<double>::infinity(),
+                               -std::numeric_limits<double>::infinity(), -5};
+  for (double bad : bad_values) {
+    AnalysisInput in = HealthyBusiness(12);
+    in.periods[3].set_revenue(bad);
+    RecordingSink sink;
+    absl::Status s = AnalyzeHealth(in, sink).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(std::string(s.message()),
+                ::testing::HasSubstr("history.periods[3].revenue"));
+    EXPECT_TRUE(sink.events.empty());
+  }
+  // Negative equity is allowed; NaN equity is not.
+  AnalysisInput in = HealthyBusiness(12);
+  in.periods[0].set_equity(-1e6);
+  RunHealth(in);
+  in.periods[0].set_equity(std::nan(""));
+  RecordingSink sink;
+  EXPECT_EQ(AnalyzeHealth(in, sink).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(HealthBadDataTest, EmptyAndOneMonthAreInvalidArgument) {
+  RecordingSink sink;
+  EXPECT_EQ(AnalyzeHealth(AnalysisInput(), sink).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(AnalyzeHealth(HealthyBusiness(1), sink).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(sink.events.empty());
+}
+
+TEST(HealthBadDataTest, DegenerateHistoriesStayFinite) {
+  // All zeros, of several lengths; one giant month; costs without revenue.
+  for (int months : {3, 4, 12, 24, 48, 120}) {
+    ExpectScoresInRange(RunHealth(
+        analysis_testing::RevenueOnly(std::vector<double>(months, 0.0))));
+  }
+  std::vector<double> spike(30, 0.0);
+  spike[29] = 1e12;
+  ExpectScoresInRange(RunHealth(analysis_testing::RevenueOnly(spike)));
+  AnalysisInput zero_assets = HealthyBusiness(12);
+  for (auto& p : zero_assets.periods) {
+    p.set_equity(p.total_assets());  // no liabilities: X4 capped
+  }
+  ExpectScoresInRange(RunHealth(zero_assets));
 }
 
 }  // namespace

@@ -192,6 +192,131 @@ TEST(PrepareHistoryTest, ValidatesOptions) {
   EXPECT_TRUE(Check(h, o).ok());
 }
 
+TEST(PrepareHistoryTest, ValidatesBuildUpOptions) {
+  const v1::FinancialHistory h = Contiguous(3);
+  struct Case {
+    const char* field;
+    void (v1::AnalysisOptions::*set)(double);
+    double bad_low, bad_high, good;
+  };
+  const Case cases[] = {
+      {"options.risk_free_rate", &v1::AnalysisOptions::set_risk_free_rate,
+       -0.01, 0.21, 0.045},
+      {"options.equity_risk_premium",
+       &v1::AnalysisOptions::set_equity_risk_premium, -0.01, 0.21, 0.055},
+      {"options.size_premium", &v1::AnalysisOptions::set_size_premium, -0.01,
+       0.51, 0.06},
+      {"options.industry_premium", &v1::AnalysisOptions::set_industry_premium,
+       -0.11, 0.11, -0.02},
+      {"options.company_specific_premium",
+       &v1::AnalysisOptions::set_company_specific_premium, -0.01, 0.51, 0.05},
+      {"options.owner_replacement_salary",
+       &v1::AnalysisOptions::set_owner_replacement_salary, -1, 2e12, 80000},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.field);
+    for (double bad : {c.bad_low, c.bad_high, std::nan(""),
+                       std::numeric_limits<double>::infinity()}) {
+      v1::AnalysisOptions o;
+      (o.*c.set)(bad);
+      std::vector<Violation> v = Violations(Check(h, o));
+      ASSERT_THAT(v, SizeIs(1)) << bad;
+      EXPECT_EQ(v[0].field, c.field);
+      EXPECT_THAT(v[0].description, HasSubstr("when set"));
+    }
+    v1::AnalysisOptions o;
+    (o.*c.set)(c.good);
+    EXPECT_TRUE(Check(h, o).ok());
+    EXPECT_TRUE(ValidateOptions(o).ok());
+  }
+  // Zero is a legitimate component value (optional fields have presence).
+  v1::AnalysisOptions zero;
+  zero.set_industry_premium(0);
+  zero.set_company_specific_premium(0);
+  EXPECT_TRUE(Check(h, zero).ok());
+}
+
+TEST(PrepareHistoryTest, BuildUpSumMustBeAValidRateAboveGrowth) {
+  const v1::FinancialHistory h = Contiguous(3);
+  // Every component at 0: r = 0, not a rate.
+  v1::AnalysisOptions o;
+  o.set_risk_free_rate(0);
+  o.set_equity_risk_premium(0);
+  o.set_size_premium(0);
+  o.set_industry_premium(0);
+  o.set_company_specific_premium(0);
+  std::vector<Violation> v = Violations(Check(h, o));
+  ASSERT_THAT(v, SizeIs(1));
+  EXPECT_EQ(v[0].field, "options.discount_rate");
+  EXPECT_THAT(v[0].description, HasSubstr("build-up"));
+  // A sum above 1.
+  o.set_risk_free_rate(0.2);
+  o.set_equity_risk_premium(0.2);
+  o.set_size_premium(0.5);
+  o.set_company_specific_premium(0.5);
+  EXPECT_THAT(Fields(Check(h, o)),
+              ::testing::ElementsAre("options.discount_rate"));
+  // r <= g through the build-up: 0.02 + 0.02 + 0.01 = 5% against g = 6%.
+  o = {};
+  o.set_risk_free_rate(0.02);
+  o.set_equity_risk_premium(0.02);
+  o.set_size_premium(0.01);
+  o.set_industry_premium(0);
+  o.set_company_specific_premium(0);
+  o.set_terminal_growth_rate(0.06);
+  v = Violations(Check(h, o));
+  ASSERT_THAT(v, SizeIs(1));
+  EXPECT_EQ(v[0].field, "options.discount_rate");
+  EXPECT_THAT(v[0].description, HasSubstr("terminal growth"));
+  // An explicit discount rate wins over the components.
+  o.set_discount_rate(0.2);
+  EXPECT_TRUE(Check(h, o).ok());
+}
+
+TEST(PrepareHistoryTest, BuildUpDefaultsComeFromTheTable) {
+  v1::AnalysisOptions o;
+  const BuildUpRate b = BuildUp(o);
+  EXPECT_DOUBLE_EQ(b.risk_free_rate, 0.0488);       // 20-yr UST, 2025-08-01
+  EXPECT_DOUBLE_EQ(b.equity_risk_premium, 0.0433);  // Damodaran, 2025-01-01
+  EXPECT_EQ(b.industry_premium, 0);
+  EXPECT_EQ(b.company_specific_premium, 0);
+  EXPECT_NEAR(b.Sum(), kDefaultDiscountRate, 1e-12);
+  EXPECT_EQ(EffectiveDiscountRate(o), kDefaultDiscountRate);
+  EXPECT_FALSE(DiscountRateOverridden(o));
+  o.set_company_specific_premium(0.05);
+  EXPECT_NEAR(EffectiveDiscountRate(o), 0.30, 1e-12);
+  o.set_risk_free_rate(0.0388);
+  EXPECT_NEAR(EffectiveDiscountRate(o), 0.29, 1e-12);
+  o.set_discount_rate(0.2);
+  EXPECT_TRUE(DiscountRateOverridden(o));
+  EXPECT_DOUBLE_EQ(EffectiveDiscountRate(o), 0.2);
+}
+
+TEST(CheckAnalysisInputTest, RejectsWhatPrepareHistoryWould) {
+  AnalysisInput in;
+  for (int i = 0; i < 4; ++i) {
+    v1::MonthlyPeriod p;
+    p.set_month(FormatMonthIndex(2020 * 12 + i));
+    p.set_revenue(100);
+    in.periods.push_back(p);
+  }
+  EXPECT_TRUE(CheckAnalysisInput(in, 3, "health").ok());
+  EXPECT_THAT(Fields(CheckAnalysisInput(in, 6, "valuation")),
+              ::testing::ElementsAre("history.periods"));
+  in.periods[1].set_cost_of_goods_sold(std::nan(""));
+  in.periods[2].set_total_debt(-1);
+  in.periods[3].set_customers(-4);
+  in.options.set_terminal_growth_rate(0.5);
+  EXPECT_THAT(
+      Fields(CheckAnalysisInput(in, 3, "health")),
+      ::testing::UnorderedElementsAre("history.periods[1].cost_of_goods_sold",
+                                      "history.periods[2].total_debt",
+                                      "history.periods[3].customers",
+                                      "options.terminal_growth_rate"));
+  EXPECT_THAT(Fields(CheckAnalysisInput(AnalysisInput(), 1, "x")),
+              ::testing::ElementsAre("history.periods"));
+}
+
 TEST(PrepareHistoryTest, ReportsAllViolationsAtOnce) {
   v1::FinancialHistory h = Months({"2024-01", "2024-13", "2024-01"});
   h.mutable_periods(0)->set_revenue(-1);
