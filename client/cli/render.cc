@@ -76,6 +76,13 @@ void AppendHealth(const v1::HealthAnalysis& h, std::string* out) {
   if (h.has_altman_z()) {
     absl::StrAppend(
         out, absl::StrFormat("  Altman Z'' %.2f", h.altman_z_double_prime()));
+    if (!h.altman_zone().empty()) {
+      absl::StrAppend(out, " (", h.altman_zone(), ")");
+    }
+    if (h.score_cap() > 0 && h.score_cap() < 100) {
+      absl::StrAppend(
+          out, absl::StrFormat("  scores capped at %.0f", h.score_cap()));
+    }
   }
   absl::StrAppend(out, "\n");
   for (const v1::HealthPillar& pillar : h.pillars()) {
@@ -103,9 +110,26 @@ void AppendValuation(const v1::Valuation& v, std::string* out) {
                     RenderRange(m.low(), m.base(), m.high()),
                     absl::StrFormat("  weight %.2f", m.weight()), "\n");
   }
+  if (v.has_revenue_cross_check()) {
+    const v1::ValuationMethod& x = v.revenue_cross_check();
+    absl::StrAppend(out, "  ", Pad("revenue check", 16),
+                    RenderRange(x.low(), x.base(), x.high()),
+                    "  (not in the blend)\n");
+  }
   absl::StrAppend(out, "  SDE (TTM) ", FormatAmount(v.sde_ttm()),
                   "  EBITDA (TTM) ", FormatAmount(v.ebitda_ttm()),
                   "  revenue (TTM) ", FormatAmount(v.revenue_ttm()), "\n");
+  if (v.has_discount_rate()) {
+    const v1::DiscountRate& r = v.discount_rate();
+    absl::StrAppend(
+        out, absl::StrFormat(
+                 "  discount rate %.1f%% (%s)  terminal growth %.1f%%",
+                 r.rate() * 100, r.source(), r.terminal_growth_rate() * 100));
+    if (!v.multiples_as_of().empty()) {
+      absl::StrAppend(out, "  multiples as of ", v.multiples_as_of());
+    }
+    absl::StrAppend(out, "\n");
+  }
 }
 
 void AppendForecast(const v1::Forecast& f, std::string* out) {

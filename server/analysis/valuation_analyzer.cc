@@ -463,8 +463,16 @@ absl::StatusOr<v1::AnalysisResult> AnalyzeValuation(const AnalysisInput& in,
   std::sort(std::begin(bases), std::end(bases));
   const double agreement =
       bases[1] > 0 ? 1 - std::min(1.0, (bases[2] - bases[0]) / bases[1]) : 0;
+  // §2.4 takes the CV of monthly SDE. [DESIGN] With two years or more, the
+  // additive seasonal component (§3.2 step 2's classical decomposition) is
+  // removed first: a seasonal business's monthly SDE swings with its
+  // seasons every year, which is predictable, not earnings risk.
+  const std::vector<double> stable_sde =
+      n >= 2 * kMonthsPerYear
+          ? ClassicalDecompose(sde, /*multiplicative=*/false).adjusted
+          : sde;
   const std::vector<double> recent_sde(
-      sde.end() - std::min(n, kStabilityMonths), sde.end());
+      stable_sde.end() - std::min(n, kStabilityMonths), stable_sde.end());
   std::optional<double> cv = CoefficientOfVariation(recent_sde);
   const double stability = cv ? 1 - std::min(1.0, *cv / kStabilityCvScale) : 0;
   const std::optional<double> skill = ForecastSkill(revenue, paths);

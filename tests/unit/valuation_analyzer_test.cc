@@ -222,6 +222,35 @@ TEST(ValuationAnalyzerTest, IncomeMethodDiscountsTheRevenueForecast) {
   EXPECT_DOUBLE_EQ(r->valuation().confidence_factors(3).value(), 1.0);
 }
 
+// Strong but regular seasonality (±40% every year) is not earnings risk:
+// with two years or more the stability factor is measured after removing the
+// seasonal component, and stays high; a business whose earnings jump around
+// without a pattern scores low.
+TEST(ValuationAnalyzerTest, SeasonalityIsNotEarningsInstability) {
+  std::vector<double> seasonal, erratic;
+  for (int i = 0; i < 48; ++i) {
+    seasonal.push_back(1e5 * (1 + 0.4 * std::sin(2 * M_PI * i / 12.0)));
+    erratic.push_back(1e5 * (1 + 0.4 * ((i * 7919) % 13 - 6) / 6.0));
+  }
+  auto stability = [](const std::vector<double>& revenue) {
+    AnalysisInput in = analysis_testing::RevenueOnly(revenue);
+    for (auto& p : in.periods) {
+      p.set_cost_of_goods_sold(0.4 * p.revenue());
+      p.set_operating_expenses(20000);
+    }
+    RecordingSink sink;
+    absl::StatusOr<v1::AnalysisResult> r = AnalyzeValuation(in, sink);
+    EXPECT_TRUE(r.ok()) << r.status();
+    for (const auto& f : r->valuation().confidence_factors()) {
+      if (f.name() == "earnings_stability") return f.value();
+    }
+    ADD_FAILURE() << "no earnings_stability factor";
+    return -1.0;
+  };
+  EXPECT_GT(stability(seasonal), 0.9);
+  EXPECT_LT(stability(erratic), 0.3);
+}
+
 TEST(ValuationAnalyzerTest, IncomeRangeComesFromForecastBoundsAndRate) {
   // A noisy series: the 80% bounds are wide, so the income range is wider
   // than the rate spread alone gives.
