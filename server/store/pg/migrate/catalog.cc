@@ -142,6 +142,14 @@ int Catalog::IndexOf(const std::string& name) const {
   return -1;
 }
 
+absl::StatusOr<int> Catalog::TargetIndex(
+    const std::optional<std::string>& target, int otherwise) const {
+  if (!target) return otherwise;
+  auto found = Find(*target);
+  if (!found.ok()) return found.status();
+  return IndexOf((*found)->name);
+}
+
 absl::StatusOr<Script> Catalog::LevelScript(int level) const {
   const char* file = level == 2   ? "rollback_level_2_data.sql"
                      : level == 3 ? "rollback_level_3_features.sql"

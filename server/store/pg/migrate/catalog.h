@@ -61,6 +61,9 @@ class Catalog {
   absl::StatusOr<const Migration*> Find(const std::string& target) const;
   // Position of a migration name in the order; -1 if unknown.
   int IndexOf(const std::string& name) const;
+  // Position of `target` (as Find), or `otherwise` when there is none.
+  absl::StatusOr<int> TargetIndex(const std::optional<std::string>& target,
+                                  int otherwise) const;
   // The seed's Level 2 (2) or Level 3 (3) rollback script.
   absl::StatusOr<Script> LevelScript(int level) const;
 

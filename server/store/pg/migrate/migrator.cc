@@ -255,12 +255,10 @@ absl::StatusOr<std::vector<MigrationState>> Migrator::Status() {
 absl::StatusOr<std::vector<PlannedMigration>> Migrator::Plan(
     const std::optional<std::string>& target) {
   const auto& all = catalog_.migrations();
-  int target_index = static_cast<int>(all.size()) - 1;
-  if (target) {
-    auto found = catalog_.Find(*target);
-    if (!found.ok()) return found.status();
-    target_index = catalog_.IndexOf((*found)->name);
-  }
+  auto resolved =
+      catalog_.TargetIndex(target, static_cast<int>(all.size()) - 1);
+  if (!resolved.ok()) return resolved.status();
+  const int target_index = *resolved;
   try {
     auto opened = Open(/*lock=*/false);
     if (!opened.ok()) return opened.status();
@@ -335,12 +333,10 @@ absl::StatusOr<std::vector<PlannedMigration>> Migrator::Plan(
 
 absl::StatusOr<int> Migrator::Up(const std::optional<std::string>& target) {
   const auto& all = catalog_.migrations();
-  int target_index = static_cast<int>(all.size()) - 1;
-  if (target) {
-    auto found = catalog_.Find(*target);
-    if (!found.ok()) return found.status();
-    target_index = catalog_.IndexOf((*found)->name);
-  }
+  auto resolved =
+      catalog_.TargetIndex(target, static_cast<int>(all.size()) - 1);
+  if (!resolved.ok()) return resolved.status();
+  const int target_index = *resolved;
   try {
     auto opened = Open(/*lock=*/true);
     if (!opened.ok()) return opened.status();
@@ -530,12 +526,9 @@ absl::Status Migrator::AutoRollback(Session& session, const Migration& m,
 
 absl::StatusOr<int> Migrator::Down(const std::optional<std::string>& target) {
   const auto& all = catalog_.migrations();
-  int target_index = 0;
-  if (target) {
-    auto found = catalog_.Find(*target);
-    if (!found.ok()) return found.status();
-    target_index = catalog_.IndexOf((*found)->name);
-  }
+  auto resolved = catalog_.TargetIndex(target, 0);
+  if (!resolved.ok()) return resolved.status();
+  const int target_index = *resolved;
   try {
     auto opened = Open(/*lock=*/true);
     if (!opened.ok()) return opened.status();
