@@ -79,6 +79,17 @@ ABSL_FLAG(std::string, replica_id,
 ABSL_FLAG(int, min_stage_ms, EnvIntOr("ANALYSIS_MIN_STAGE_MS", 0),
           "hold each analysis stage at least this long, so demos can be "
           "watched; 0 in production (env ANALYSIS_MIN_STAGE_MS)");
+ABSL_FLAG(int, lease_ms, EnvIntOr("ANALYSIS_LEASE_MS", 30000),
+          "how long a running session's lease lasts without a heartbeat; "
+          "heartbeats come every third of it, and a replica reaps expired "
+          "leases every half (env ANALYSIS_LEASE_MS)");
+ABSL_FLAG(int, max_running_per_user,
+          EnvIntOr("ANALYSIS_MAX_RUNNING_PER_USER", 4),
+          "running sessions one user may have at once across all replicas "
+          "(env ANALYSIS_MAX_RUNNING_PER_USER)");
+ABSL_FLAG(int, max_attempts, EnvIntOr("ANALYSIS_MAX_ATTEMPTS", 3),
+          "attempts a session gets after expired leases or retryable "
+          "failures before it fails (env ANALYSIS_MAX_ATTEMPTS)");
 ABSL_FLAG(int, shutdown_grace_s, EnvIntOr("ANALYSIS_SHUTDOWN_GRACE_S", 10),
           "seconds running jobs get to finish on SIGTERM before their "
           "sessions go back to the queue (env ANALYSIS_SHUTDOWN_GRACE_S)");
@@ -146,6 +157,13 @@ int Serve() {
   if (workers < 1 || db_threads < 1) {
     return Fail("--workers and --db_threads must be at least 1");
   }
+  if (absl::GetFlag(FLAGS_lease_ms) < 300 ||
+      absl::GetFlag(FLAGS_max_running_per_user) < 1 ||
+      absl::GetFlag(FLAGS_max_attempts) < 1) {
+    return Fail(
+        "--lease_ms must be at least 300, --max_running_per_user and "
+        "--max_attempts at least 1");
+  }
 
   // Signals are taken by sigwait() below; block them before any thread
   // starts so every thread inherits the mask.
@@ -175,6 +193,11 @@ int Serve() {
   options.replica_id = absl::GetFlag(FLAGS_replica_id);
   options.job_threads = workers;
   options.job.min_stage = absl::Milliseconds(absl::GetFlag(FLAGS_min_stage_ms));
+  options.job.max_attempts = absl::GetFlag(FLAGS_max_attempts);
+  options.lease = absl::Milliseconds(absl::GetFlag(FLAGS_lease_ms));
+  options.heartbeat_interval = options.lease / 3;
+  options.reap_interval = options.lease / 2;
+  options.max_running_per_user = absl::GetFlag(FLAGS_max_running_per_user);
   goodbuy::core::SessionService service(options, &sessions, &businesses,
                                         &db_pool);
   goodbuy::rpc::AnalysisServiceImpl api(&service);

@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <random>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -26,7 +27,7 @@ namespace v1 = ::goodbuy::analysis::v1;
 
 // Why a job was asked to stop. The first reason wins: a cancel is not
 // turned into a release at shutdown, nor the other way round.
-enum StopReason : int { kRun = 0, kCancel = 1, kRelease = 2 };
+enum StopReason : int { kRun = 0, kCancel = 1, kRelease = 2, kLeaseLost = 3 };
 
 void RequestStop(std::atomic<int>& stop, StopReason reason) {
   int expected = kRun;
@@ -227,43 +228,58 @@ JobRunner::JobRunner(JobOptions options, store::SessionStore* sessions,
       broker_(broker) {}
 
 std::shared_ptr<std::atomic<int>> JobRunner::Register(
-    const std::string& session_id) {
+    const std::string& session_id, int attempt) {
   std::lock_guard<std::mutex> lock(mu_);
   // A job that starts after ReleaseAll goes straight back to the queue.
   auto stop = std::make_shared<std::atomic<int>>(releasing_ ? kRelease : kRun);
-  stops_[session_id] = stop;
+  jobs_[session_id] = Job{stop, attempt};
   return stop;
 }
 
 void JobRunner::Unregister(const std::string& session_id) {
   std::lock_guard<std::mutex> lock(mu_);
-  stops_.erase(session_id);
+  jobs_.erase(session_id);
 }
 
 bool JobRunner::Cancel(const std::string& session_id) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = stops_.find(session_id);
-  if (it == stops_.end()) return false;
-  RequestStop(*it->second, kCancel);
+  auto it = jobs_.find(session_id);
+  if (it == jobs_.end()) return false;
+  RequestStop(*it->second.stop, kCancel);
   return true;
 }
 
 void JobRunner::ReleaseAll() {
   std::lock_guard<std::mutex> lock(mu_);
   releasing_ = true;
-  for (auto& [id, stop] : stops_) RequestStop(*stop, kRelease);
+  for (auto& [id, job] : jobs_) RequestStop(*job.stop, kRelease);
+}
+
+std::vector<std::pair<std::string, int>> JobRunner::Leases() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::pair<std::string, int>> leases;
+  for (const auto& [id, job] : jobs_) leases.emplace_back(id, job.attempt);
+  return leases;
+}
+
+void JobRunner::LoseLease(const std::string& session_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = jobs_.find(session_id);
+  // A lost lease overrides a pending cancel or release: either write would
+  // be fenced off anyway.
+  if (it != jobs_.end()) it->second.stop->store(kLeaseLost);
 }
 
 int JobRunner::Running() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return static_cast<int>(stops_.size());
+  return static_cast<int>(jobs_.size());
 }
 
 void JobRunner::Run(const store::ClaimedSession& claimed) {
   const v1::Session& session = claimed.session;
   const std::string& id = session.session_id();
   const absl::Time start = absl::Now();
-  auto stop = Register(id);
+  auto stop = Register(id, claimed.attempt);
   SessionRun run(options_, sessions_, broker_, claimed, stop);
 
   absl::StatusOr<v1::AnalysisResult> result =
@@ -292,12 +308,31 @@ void JobRunner::Run(const store::ClaimedSession& claimed) {
   run.Flush(/*with_partials=*/true);
   const int64_t published = run.last_sequence();
   const int reason = stop->load();
-  if (run.lease_lost()) {
+  const bool retryable =
+      reason == kRun && !result.ok() &&
+      result.status().code() == absl::StatusCode::kUnavailable &&
+      claimed.attempt < options_.max_attempts;
+  if (run.lease_lost() || reason == kLeaseLost) {
     spdlog::warn("session {}: another worker holds it now; this run stops", id);
   } else if (reason == kRelease) {
     auto status = sessions_->ReleaseSession(id, claimed.attempt);
     spdlog::info("session {} released at shutdown: {}", id,
                  status.ok() ? "back in the queue" : status.ToString());
+  } else if (retryable) {
+    // Capped exponential backoff with full jitter, then another attempt
+    // (here or on any replica).
+    thread_local std::mt19937_64 random(std::random_device{}());
+    const absl::Duration cap = std::min(
+        options_.retry_backoff_cap,
+        options_.retry_backoff_base * (1 << std::min(claimed.attempt - 1, 20)));
+    std::uniform_int_distribution<int64_t> jitter(
+        0, absl::ToInt64Milliseconds(cap));
+    const absl::Duration backoff = absl::Milliseconds(jitter(random));
+    auto status = sessions_->ReleaseSession(id, claimed.attempt, backoff);
+    spdlog::warn("session {}: attempt {} failed ({}); retrying in {}: {}", id,
+                 claimed.attempt, result.status().ToString(),
+                 absl::FormatDuration(backoff),
+                 status.ok() ? "queued" : status.ToString());
   } else {
     if (reason == kCancel) result = absl::CancelledError("cancelled");
     absl::Status written;

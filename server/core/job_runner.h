@@ -17,6 +17,8 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
@@ -34,6 +36,13 @@ struct JobOptions {
   absl::Duration min_stage = absl::ZeroDuration();
   // Retries of a terminal write that failed with UNAVAILABLE.
   int terminal_write_attempts = 5;
+  // Attempts a session gets. A run that fails for a retryable reason
+  // (UNAVAILABLE: the database went away mid-job) goes back to the queue
+  // after a capped exponential backoff with jitter until then; bad data
+  // fails at once. The reaper uses the same numbers for expired leases.
+  int max_attempts = 3;
+  absl::Duration retry_backoff_base = absl::Seconds(1);
+  absl::Duration retry_backoff_cap = absl::Seconds(30);
 };
 
 class JobRunner {
@@ -47,10 +56,15 @@ class JobRunner {
   // Stops every job and gives its session back to the queue (shutdown after
   // the grace period): the sessions stay PENDING for another worker.
   void ReleaseAll();
+  // The sessions running here and their attempts, for the lease heartbeat.
+  std::vector<std::pair<std::string, int>> Leases() const;
+  // The lease of `session_id` is gone: its job stops without writing.
+  void LoseLease(const std::string& session_id);
   int Running() const;
 
  private:
-  std::shared_ptr<std::atomic<int>> Register(const std::string& session_id);
+  std::shared_ptr<std::atomic<int>> Register(const std::string& session_id,
+                                             int attempt);
   void Unregister(const std::string& session_id);
   void PublishPersisted(const std::string& session_id, int64_t after_sequence);
 
@@ -59,8 +73,11 @@ class JobRunner {
   store::BusinessStore* const businesses_;
   EventBroker* const broker_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<std::atomic<int>>> stops_
-      ABSL_GUARDED_BY(mu_);
+  struct Job {
+    std::shared_ptr<std::atomic<int>> stop;
+    int attempt = 0;
+  };
+  std::unordered_map<std::string, Job> jobs_ ABSL_GUARDED_BY(mu_);
   bool releasing_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -51,6 +51,8 @@ SessionService::~SessionService() { Shutdown(absl::ZeroDuration()); }
 
 void SessionService::Start() {
   timer_.RunAfter(options_.claim_interval, [this] { ClaimLoop(); });
+  timer_.RunAfter(options_.heartbeat_interval, [this] { HeartbeatLoop(); });
+  timer_.RunAfter(options_.reap_interval, [this] { ReapLoop(); });
 }
 
 void SessionService::Shutdown(absl::Duration grace) {
@@ -83,9 +85,8 @@ void SessionService::Create(const v1::CreateSessionRequest& request,
   auto posted = OnDb([this, request, done] {
     bool inserted = false;
     auto session = CreateOnDb(request, &inserted);
-    const std::string id = session.ok() ? session->session_id() : "";
     done(std::move(session));
-    if (inserted) ClaimAndRun(id);
+    if (inserted) ClaimBatch();
   });
   if (!posted) done(Overloaded());
 }
@@ -142,27 +143,35 @@ absl::StatusOr<v1::Session> SessionService::CreateOnDb(
   return std::move(created->session);
 }
 
-bool SessionService::ReserveSlot() {
+int SessionService::ReserveSlots() {
   int claiming = claiming_.load();
+  int room = 0;
   do {
-    if (!HasCapacity(claiming)) return false;
-  } while (!claiming_.compare_exchange_weak(claiming, claiming + 1));
-  return true;
+    room = options_.job_threads - static_cast<int>(jobs_.Load()) - claiming;
+    if (stopping_.load() || room <= 0) return 0;
+  } while (!claiming_.compare_exchange_weak(claiming, claiming + room));
+  return room;
 }
 
-void SessionService::ClaimAndRun(const std::string& session_id) {
-  if (!ReserveSlot()) return;  // the claim loop will pick it up
-  auto claimed = sessions_->ClaimSession(
-      session_id, options_.replica_id, options_.lease,
-      EventTemplate(session_id, v1::SESSION_STATUS_RUNNING, 0, "started"));
+void SessionService::ClaimBatch() {
+  const int room = ReserveSlots();
+  if (room == 0) return;  // the claim loop comes back
+  auto claimed = sessions_->ClaimPending(
+      options_.replica_id, room, options_.max_running_per_user, options_.lease,
+      EventTemplate("", v1::SESSION_STATUS_RUNNING, 0, "started"));
   if (!claimed.ok()) {
-    --claiming_;
-    if (claimed.status().code() != absl::StatusCode::kNotFound) {
-      spdlog::warn("claim of session {} failed: {}", session_id,
-                   claimed.status().ToString());
-    }
+    claiming_ -= room;
+    spdlog::warn("claiming pending sessions failed: {}",
+                 claimed.status().ToString());
     return;
   }
+  claiming_ -= room - static_cast<int>(claimed->size());
+  for (auto& session : *claimed) StartJob(std::move(session));
+}
+
+// Runs on the DB pool with one reserved job slot, which it gives back.
+void SessionService::StartJob(store::ClaimedSession claimed) {
+  const std::string session_id = claimed.session.session_id();
   // A session created elsewhere (or before a restart) gets its channel
   // seeded from the table, so watchers here still see its whole history.
   // Without its history a channel would hide the earlier events from new
@@ -170,8 +179,8 @@ void SessionService::ClaimAndRun(const std::string& session_id) {
   if (auto history = sessions_->ListEvents(session_id, 0); history.ok()) {
     broker_.Open(session_id, *history);
   }
-  broker_.Publish(claimed->claim_event);
-  auto job = std::make_shared<store::ClaimedSession>(*std::move(claimed));
+  broker_.Publish(claimed.claim_event);
+  auto job = std::make_shared<store::ClaimedSession>(std::move(claimed));
   const bool posted = jobs_.Post([this, job] { runner_.Run(*job); });
   --claiming_;
   if (!posted) {
@@ -184,20 +193,53 @@ void SessionService::ClaimAndRun(const std::string& session_id) {
 void SessionService::ClaimLoop() {
   if (stopping_.load()) return;
   broker_.Sweep(absl::Now());
-  if (HasCapacity(claiming_.load())) {
-    OnDb([this] {
-      const int room = options_.job_threads - static_cast<int>(jobs_.Load());
-      if (room <= 0) return;
-      auto ids = sessions_->FindClaimable(room);
-      if (!ids.ok()) {
-        spdlog::warn("looking for pending sessions failed: {}",
-                     ids.status().ToString());
-        return;
-      }
-      for (const auto& id : *ids) ClaimAndRun(id);
-    });
-  }
+  if (HasCapacity(claiming_.load())) OnDb([this] { ClaimBatch(); });
   timer_.RunAfter(options_.claim_interval, [this] { ClaimLoop(); });
+}
+
+// One statement renews every lease this replica holds; a job whose lease is
+// gone (reaped after a stall, or finished elsewhere) stops without writing.
+void SessionService::HeartbeatLoop() {
+  if (stopping_.load()) return;
+  OnDb([this] {
+    const auto held = runner_.Leases();
+    if (held.empty()) return;
+    auto lost = sessions_->Heartbeat(options_.replica_id, held, options_.lease);
+    if (!lost.ok()) {
+      spdlog::warn("renewing {} leases failed: {}", held.size(),
+                   lost.status().ToString());
+      return;
+    }
+    for (const auto& id : *lost) {
+      spdlog::warn("session {}: lease lost; its job stops here", id);
+      runner_.LoseLease(id);
+    }
+  });
+  timer_.RunAfter(options_.heartbeat_interval, [this] { HeartbeatLoop(); });
+}
+
+// Any replica may reap: SKIP LOCKED and the attempt compare-and-set keep two
+// reapers from touching one session.
+void SessionService::ReapLoop() {
+  if (stopping_.load()) return;
+  OnDb([this] {
+    store::SessionStore::ReapPolicy policy;
+    policy.max_attempts = options_.job.max_attempts;
+    policy.backoff_base = options_.job.retry_backoff_base;
+    policy.backoff_cap = options_.job.retry_backoff_cap;
+    auto events = sessions_->ReapExpired(policy);
+    if (!events.ok()) {
+      spdlog::warn("reaping expired leases failed: {}",
+                   events.status().ToString());
+      return;
+    }
+    for (const auto& event : *events) {
+      spdlog::warn("session {}: its worker's lease expired; now {}",
+                   event.session_id(),
+                   store::SessionStatusName(event.status()));
+    }
+  });
+  timer_.RunAfter(options_.reap_interval, [this] { ReapLoop(); });
 }
 
 void SessionService::Get(const v1::GetSessionRequest& request,

@@ -32,8 +32,18 @@ struct ServiceOptions {
   std::string replica_id = "analysis-server";
   // Jobs that run at once (default: cores).
   int job_threads = 2;
-  // How long a claim holds a session before another worker may take it.
-  absl::Duration lease = absl::Seconds(60);
+  // How long a claim holds a session without a heartbeat before the reaper
+  // may give it to another worker. Separate from a job's maximum run time.
+  absl::Duration lease = absl::Seconds(30);
+  // How often this replica renews the leases of all its jobs (one statement).
+  absl::Duration heartbeat_interval = absl::Seconds(5);
+  // How often this replica looks for expired leases (any replica may reap).
+  absl::Duration reap_interval = absl::Seconds(5);
+  // Running sessions one user may have at once, across all replicas (fair
+  // scheduling; a soft cap: replicas claiming at the same instant may each
+  // start one).
+  int max_running_per_user = 4;
+  // Attempts, retry backoff, progress pacing: see JobOptions.
   // How often idle capacity looks for pending sessions.
   absl::Duration claim_interval = absl::Milliseconds(500);
   // How often a watcher of a session not running here polls the events.
@@ -77,15 +87,19 @@ class SessionService {
  private:
   absl::StatusOr<v1::Session> CreateOnDb(
       const v1::CreateSessionRequest& request, bool* inserted);
-  // Claims a pending session and starts its job here, if there is room.
-  void ClaimAndRun(const std::string& session_id);
+  // Claims as many pending sessions as there are free job slots (fairly,
+  // see SessionStore::ClaimPending) and starts their jobs. DB pool only.
+  void ClaimBatch();
+  void StartJob(store::ClaimedSession claimed);
   void ClaimLoop();
+  void HeartbeatLoop();
+  void ReapLoop();
   void WatchFromDb(const std::string& session_id, int64_t after,
                    const std::shared_ptr<EventSink>& sink, bool first);
   // True when a job slot is free, counting `claiming` claims in progress.
   bool HasCapacity(int claiming) const;
-  // Takes a job slot for a claim in progress; false when none is free.
-  bool ReserveSlot();
+  // Takes every free job slot for a claim in progress; returns how many.
+  int ReserveSlots();
   // Runs `task` on the DB pool; false when the pool is full or stopping.
   bool OnDb(std::function<void()> task);
 

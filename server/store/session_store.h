@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -128,8 +129,37 @@ class SessionStore {
   virtual absl::StatusOr<ClaimedSession> ClaimSession(
       const std::string& session_id, const std::string& owner,
       absl::Duration lease, const v1::SessionEvent& running_event) = 0;
-  // Claims up to `limit` of the oldest pending sessions (SKIP LOCKED).
-  virtual absl::StatusOr<std::vector<std::string>> FindClaimable(int limit) = 0;
+  // Claims up to `limit` pending sessions whose run_after has passed, in one
+  // statement: fairly across users (every user's oldest first, round robin),
+  // never taking a user past `per_user_cap` running sessions, and with FOR
+  // UPDATE SKIP LOCKED, so claimers on any replica never take the same row.
+  // Each claim appends its RUNNING event (from the `running_event`
+  // template) and opens a session_attempts row.
+  virtual absl::StatusOr<std::vector<ClaimedSession>> ClaimPending(
+      const std::string& owner, int limit, int per_user_cap,
+      absl::Duration lease, const v1::SessionEvent& running_event) = 0;
+
+  // Extends, in one statement, the leases `owner` holds on `held` (session
+  // id and attempt). Returns the ids it no longer holds (reaped, finished,
+  // claimed again elsewhere): their jobs must stop without writing.
+  virtual absl::StatusOr<std::vector<std::string>> Heartbeat(
+      const std::string& owner,
+      const std::vector<std::pair<std::string, int>>& held,
+      absl::Duration lease) = 0;
+
+  // Ends the attempts of running sessions whose lease expired (their worker
+  // died or hung), each with a compare-and-set on its attempt: back to
+  // PENDING after a capped exponential backoff with jitter, or FAILED once
+  // `max_attempts` attempts expired (CANCELLED if a cancel was requested).
+  // Returns the events it appended.
+  struct ReapPolicy {
+    int max_attempts = 3;
+    absl::Duration backoff_base = absl::Seconds(1);
+    absl::Duration backoff_cap = absl::Seconds(30);
+    int limit = 100;
+  };
+  virtual absl::StatusOr<std::vector<v1::SessionEvent>> ReapExpired(
+      const ReapPolicy& policy) = 0;
 
   // Cancels a pending session directly (terminal), or marks a running one
   // cancel_requested. Returns the row after the change. FAILED_PRECONDITION
@@ -140,9 +170,11 @@ class SessionStore {
       const v1::SessionEvent& cancelled_event) = 0;
 
   // Gives a claimed session back (status PENDING, lease cleared) so another
-  // worker can run it; used at shutdown. ABORTED if the attempt is stale.
-  virtual absl::Status ReleaseSession(const std::string& session_id,
-                                      int attempt) = 0;
+  // worker can run it, not before `retry_after` from now; used at shutdown
+  // and to retry after a retryable failure. ABORTED if the attempt is stale.
+  virtual absl::Status ReleaseSession(
+      const std::string& session_id, int attempt,
+      absl::Duration retry_after = absl::ZeroDuration()) = 0;
 
   // Appends the events and moves the progress columns. Returns true when a
   // cancel was requested meanwhile (possibly through another replica): the

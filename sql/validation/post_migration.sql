@@ -163,12 +163,12 @@ SELECT COUNT(*) FROM (
   GROUP BY portfolio_id, business_id HAVING COUNT(*) > 1
 ) d;
 
--- rule: UNIQUE ai_analysis_sessions.request_id when set (007, idx_ai_sessions_request_id)
+-- rule: UNIQUE ai_analysis_sessions (user_id, request_id) when set (007 globally, 008 per user)
 -- needs: orchestrator
 SELECT COUNT(*) FROM (
-  SELECT request_id FROM ai_analysis_sessions
+  SELECT user_id, request_id FROM ai_analysis_sessions
   WHERE request_id IS NOT NULL
-  GROUP BY request_id HAVING COUNT(*) > 1
+  GROUP BY user_id, request_id HAVING COUNT(*) > 1
 ) d;
 
 -- rule: UNIQUE session_events (session_id, sequence), its primary key (007)
@@ -223,13 +223,31 @@ WHERE c.relnamespace = 'public'::regnamespace AND i.indisvalid
   AND c.relname IN ('idx_ai_sessions_user_status', 'idx_portfolios_user_default',
                     'idx_usage_metrics_type_date');
 
--- rule: the 5 indexes of 007 on ai_analysis_sessions exist and are valid
+-- rule: the 4 indexes of 007 on ai_analysis_sessions that 008 keeps exist and are valid
 -- needs: orchestrator
-SELECT 5 - COUNT(*) FROM pg_index i
+SELECT 4 - COUNT(*) FROM pg_index i
 JOIN pg_class c ON c.oid = i.indexrelid
-WHERE c.relnamespace = 'public'::regnamespace AND i.indisvalid
-  AND c.relname IN ('idx_ai_sessions_request_id', 'idx_ai_sessions_claim', 'idx_ai_sessions_created',
+WHERE i.indisvalid
+  AND c.relname IN ('idx_ai_sessions_claim', 'idx_ai_sessions_created',
                     'idx_ai_sessions_business_created', 'idx_ai_sessions_lease');
+
+-- rule: CreateSession idempotency has a unique index, global (007) or per user (008)
+-- needs: orchestrator
+SELECT 1 - COUNT(*) FROM pg_index i
+JOIN pg_class c ON c.oid = i.indexrelid
+WHERE i.indisvalid AND i.indisunique
+  AND c.relname IN ('idx_ai_sessions_request_id', 'idx_ai_sessions_user_request_id');
+
+-- rule: FK session_attempts_session_id_fkey (008)
+-- needs: durability
+SELECT COUNT(*) FROM session_attempts a
+WHERE NOT EXISTS (SELECT 1 FROM ai_analysis_sessions s WHERE s.id = a.session_id);
+
+-- rule: a session's attempts never overlap in time (008: one worker at a time)
+-- needs: durability
+SELECT COUNT(*) FROM session_attempts a
+JOIN session_attempts b ON b.session_id = a.session_id AND b.attempt > a.attempt
+WHERE a.ended_at IS NULL OR b.claimed_at < a.ended_at;
 
 -- rule: no INVALID index in schema public (an interrupted CREATE INDEX CONCURRENTLY leaves one, drop it and build again)
 -- needs: baseline

@@ -105,7 +105,7 @@ std::string LogOutcomes(const std::string& url, const std::string& name) {
 }
 
 constexpr char kAllPhases[] =
-    "baseline,phase_1,phase_2,phase_3,phase_4,phase_5,orchestrator";
+    "baseline,phase_1,phase_2,phase_3,phase_4,phase_5,orchestrator,durability";
 
 void AddUsers(const std::string& url, int n) {
   ExecSql(url,
@@ -120,7 +120,7 @@ TEST(MigratorTest, AppliesEveryPhaseOnceThenNothingIsPending) {
   TestMigrator migrator(db.url());
   auto applied = migrator->Up(std::nullopt);
   ASSERT_TRUE(applied.ok()) << applied.status();
-  EXPECT_EQ(*applied, 7);
+  EXPECT_EQ(*applied, 8);
   EXPECT_EQ(Applied(db.url()), kAllPhases);
   EXPECT_TRUE(migrator.Logged("applied 006_phase_5"));
   EXPECT_EQ(LogOutcomes(db.url(), "phase_3"), "up/applied");
@@ -164,7 +164,7 @@ TEST(MigratorTest, UpToAndDownToWalkThePhasesAndRestoreTheSchema) {
 
   auto plan = migrator->Plan(std::nullopt);
   ASSERT_TRUE(plan.ok()) << plan.status();
-  ASSERT_EQ(plan->size(), 4u);
+  ASSERT_EQ(plan->size(), 5u);
   EXPECT_EQ((*plan)[0].migration->name, "phase_3");
   EXPECT_FALSE((*plan)[0].down);
   EXPECT_EQ(Applied(db.url()), "baseline,phase_1,phase_2");  // a dry run
@@ -178,13 +178,13 @@ TEST(MigratorTest, UpToAndDownToWalkThePhasesAndRestoreTheSchema) {
 
   auto down_plan = migrator->Plan("phase_2");
   ASSERT_TRUE(down_plan.ok()) << down_plan.status();
-  ASSERT_EQ(down_plan->size(), 4u);
+  ASSERT_EQ(down_plan->size(), 5u);
   EXPECT_TRUE((*down_plan)[0].down);
-  EXPECT_EQ((*down_plan)[0].migration->name, "orchestrator");
+  EXPECT_EQ((*down_plan)[0].migration->name, "durability");
 
   auto down = migrator->Down("phase_2");
   ASSERT_TRUE(down.ok()) << down.status();
-  EXPECT_EQ(*down, 4);
+  EXPECT_EQ(*down, 5);
   EXPECT_EQ(Applied(db.url()), "baseline,phase_1,phase_2");
   EXPECT_EQ(SchemaDiff(phase_2, Schema(db.url())), std::vector<std::string>{});
 
@@ -410,7 +410,7 @@ TEST(MigratorTest, RollbackLevelsResetDataOrDisableFeatures) {
   EXPECT_EQ(QueryValue(db.url(), "SELECT count(*) FROM usage_metrics"), "0");
   EXPECT_TRUE(TableExists(db.url(), "user_subscriptions"));  // tables kept
   EXPECT_EQ(Applied(db.url()),
-            "baseline,phase_1,phase_3,phase_4,phase_5,orchestrator");
+            "baseline,phase_1,phase_3,phase_4,phase_5,orchestrator,durability");
   ASSERT_TRUE(migrator->Up(std::nullopt).ok());  // re-assigns the Free plan
   EXPECT_EQ(QueryValue(db.url(), "SELECT count(*) FROM user_subscriptions"),
             "4");

@@ -220,17 +220,24 @@ TEST_F(PgStoreTest, CreateIsIdempotentOnRequestId) {
   EXPECT_FALSE(second->inserted);
   EXPECT_EQ(second->session.session_id(), first->session.session_id());
   EXPECT_EQ(Sql("SELECT count(*) FROM ai_analysis_sessions WHERE request_id "
-                "= 'idem-1'"),
+                "= 'idem-1' AND user_id = 'usr_demo_owner1'"),
             "1");
   EXPECT_EQ(Sql("SELECT count(*) FROM session_events WHERE session_id = " +
                 Quote(first->session.session_id())),
             "1");
 
+  // The same key from the same user for something else: refused.
   auto other = sessions_->CreateSession(
-      MakeNew("idem-1", v1::SESSION_TYPE_HEALTH_ANALYSIS, "biz_demo_retail",
-              "usr_demo_owner2"));
+      MakeNew("idem-1", v1::SESSION_TYPE_HEALTH_ANALYSIS, "biz_demo_retail"));
   EXPECT_EQ(other.status().code(), absl::StatusCode::kAlreadyExists)
       << other.status();
+  // Keys are per user: another user's "idem-1" is a session of its own.
+  auto other_user = sessions_->CreateSession(
+      MakeNew("idem-1", v1::SESSION_TYPE_HEALTH_ANALYSIS, "biz_demo_retail",
+              "usr_demo_owner2"));
+  ASSERT_TRUE(other_user.ok()) << other_user.status();
+  EXPECT_TRUE(other_user->inserted);
+  EXPECT_NE(other_user->session.session_id(), first->session.session_id());
   auto other_type =
       sessions_->CreateSession(MakeNew("idem-1", v1::SESSION_TYPE_VALUATION));
   EXPECT_EQ(other_type.status().code(), absl::StatusCode::kAlreadyExists);

@@ -41,13 +41,22 @@ class MockSessionStore : public store::SessionStore {
               (const std::string&, const std::string&, absl::Duration,
                const v1::SessionEvent&),
               (override));
-  MOCK_METHOD(absl::StatusOr<std::vector<std::string>>, FindClaimable, (int),
+  MOCK_METHOD(absl::StatusOr<std::vector<store::ClaimedSession>>, ClaimPending,
+              (const std::string&, int, int, absl::Duration,
+               const v1::SessionEvent&),
               (override));
+  MOCK_METHOD(absl::StatusOr<std::vector<std::string>>, Heartbeat,
+              ((const std::string&),
+               (const std::vector<std::pair<std::string, int>>&),
+               absl::Duration),
+              (override));
+  MOCK_METHOD(absl::StatusOr<std::vector<v1::SessionEvent>>, ReapExpired,
+              (const store::SessionStore::ReapPolicy&), (override));
   MOCK_METHOD(absl::StatusOr<store::CancelOutcome>, RequestCancel,
               (const std::string&, const std::string&, const v1::SessionEvent&),
               (override));
-  MOCK_METHOD(absl::Status, ReleaseSession, (const std::string&, int),
-              (override));
+  MOCK_METHOD(absl::Status, ReleaseSession,
+              (const std::string&, int, absl::Duration), (override));
   MOCK_METHOD(absl::StatusOr<bool>, RecordProgress,
               (const store::ProgressUpdate&), (override));
   MOCK_METHOD(absl::Status, CompleteSession, (const store::Completion&),
@@ -120,7 +129,7 @@ v1::Session PendingRow() {
 // What a successful claim returns: the row running at `attempt`, and the
 // caller's claim event as sequence 2.
 auto ClaimAsAttempt(int attempt) {
-  return [attempt](const std::string&, const std::string&, absl::Duration,
+  return [attempt](const std::string&, int, int, absl::Duration,
                    const v1::SessionEvent& event) {
     store::ClaimedSession claimed;
     claimed.session = PendingRow();
@@ -129,8 +138,9 @@ auto ClaimAsAttempt(int attempt) {
     claimed.session.set_last_sequence(2);
     claimed.attempt = attempt;
     claimed.claim_event = event;
+    claimed.claim_event.set_session_id(claimed.session.session_id());
     claimed.claim_event.set_sequence(2);
-    return claimed;
+    return std::vector<store::ClaimedSession>{claimed};
   };
 }
 
@@ -274,7 +284,7 @@ TEST_F(SessionServiceTest, IdempotentReplayDoesNotStartASecondJob) {
       .WillOnce(Return(Business(48)));
   store::CreatedSession existing{PendingRow(), /*inserted=*/false};
   EXPECT_CALL(sessions_, CreateSession(_)).WillOnce(Return(existing));
-  EXPECT_CALL(sessions_, ClaimSession(_, _, _, _)).Times(0);
+  EXPECT_CALL(sessions_, ClaimPending(_, _, _, _, _)).Times(0);
   auto result = CreateAndWait(HealthRequest());
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->session_id(), kSession);
@@ -291,7 +301,7 @@ TEST_F(SessionServiceTest, ValidCreateRunsToCompletedEventOnAWatcher) {
         written = s;
         return store::CreatedSession{PendingRow(), true};
       }));
-  EXPECT_CALL(sessions_, ClaimSession(kSession, "test-replica", _, _))
+  EXPECT_CALL(sessions_, ClaimPending("test-replica", _, _, _, _))
       .WillOnce(Invoke(ClaimAsAttempt(1)));
   ExpectClaimedTable();
   EXPECT_CALL(businesses_, LoadHistory(kBusiness))
@@ -385,7 +395,7 @@ TEST_F(SessionServiceTest, JobThatCannotLoadHistoryFailsWithAnErrorEvent) {
       .WillOnce(Return(Business(24)));
   EXPECT_CALL(sessions_, CreateSession(_))
       .WillOnce(Return(store::CreatedSession{PendingRow(), true}));
-  EXPECT_CALL(sessions_, ClaimSession(kSession, _, _, _))
+  EXPECT_CALL(sessions_, ClaimPending(_, _, _, _, _))
       .WillOnce(Invoke(ClaimAsAttempt(3)));
   ExpectClaimedTable();
   EXPECT_CALL(businesses_, LoadHistory(kBusiness))

@@ -2,12 +2,16 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
 #include <pqxx/pqxx>
+#include <random>
+#include <set>
 #include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "server/common/errors.h"
+#include "server/common/time_util.h"
 #include "server/store/session_names.h"
 
 namespace goodbuy::store::pg {
@@ -107,6 +111,29 @@ absl::Status StaleAttempt(const std::string& id) {
 }
 
 // The application's tables, written in the completing transaction.
+// A row the claim statement returned: the job's view of it, its RUNNING
+// event appended and its attempt opened, in the claim's transaction.
+ClaimedSession Claimed(pqxx::work& tx, const pqxx::row& row,
+                       const std::string& owner,
+                       const v1::SessionEvent& running_event) {
+  ClaimedSession claimed;
+  claimed.session = RowToSession(row);
+  claimed.attempt = row["attempt"].as<int>();
+  v1::FinancialHistory history;
+  if (FromJson(row["inline_history"], &history)) {
+    claimed.inline_history = std::move(history);
+  }
+  claimed.claim_event = running_event;
+  claimed.claim_event.set_session_id(claimed.session.session_id());
+  claimed.claim_event.set_sequence(claimed.session.last_sequence());
+  claimed.claim_event.set_progress_percentage(
+      claimed.session.progress_percentage());
+  InsertEvent(tx, claimed.claim_event);
+  tx.exec_prepared("open_attempt", claimed.session.session_id(),
+                   claimed.attempt, owner);
+  return claimed;
+}
+
 void WriteBack(pqxx::work& tx, const pqxx::row& session,
                const Completion& completion) {
   const std::string business_id = session["business_id"].c_str();
@@ -153,13 +180,15 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
           "history_source, inline_history, created_at, updated_at) "
           "VALUES ($1, $2, $3, 'pending', 0, $4, $5::jsonb, 'queued', 1, $6, "
           "$7::jsonb, now(), now()) "
-          "ON CONFLICT (request_id) WHERE request_id IS NOT NULL DO NOTHING "
+          "ON CONFLICT (user_id, request_id) WHERE request_id IS NOT NULL DO "
+          "NOTHING "
           "RETURNING ",
           kColumns));
   pool_->Prepare(
       "session_by_request_id",
       absl::StrCat("SELECT ", kColumns,
-                   " FROM ai_analysis_sessions WHERE request_id = $1"));
+                   " FROM ai_analysis_sessions WHERE user_id = $1 AND "
+                   "request_id = $2"));
   pool_->Prepare("session_by_id",
                  absl::StrCat("SELECT ", kColumns,
                               " FROM ai_analysis_sessions WHERE id = $1"));
@@ -194,14 +223,72 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
           "attempt = attempt + 1, lease_owner = $2, lease_expires_at = now() + "
           "$3::bigint * interval '1 millisecond', started_at = "
           "coalesce(started_at, now()), updated_at = now(), stage = 'started', "
-          "last_sequence = last_sequence + 1 WHERE id = (SELECT id FROM "
+          "last_sequence = last_sequence + 1, run_after = NULL WHERE id = "
+          "(SELECT id FROM "
           "ai_analysis_sessions WHERE id = $1 AND status = 'pending' FOR "
           "UPDATE "
           "SKIP LOCKED) RETURNING ",
           kColumns));
-  pool_->Prepare("find_claimable",
-                 "SELECT id FROM ai_analysis_sessions WHERE status = 'pending' "
-                 "ORDER BY created_at LIMIT $1");
+  // Fair batch claim: rank each user's due pending sessions oldest first,
+  // skip users at their cap, take the first of every user before the second
+  // of any, lock what nobody else holds.
+  pool_->Prepare(
+      "claim_pending",
+      absl::StrCat(
+          "WITH running AS (SELECT user_id, count(*) AS n FROM "
+          "ai_analysis_sessions WHERE status = 'running' GROUP BY user_id), "
+          "ranked AS (SELECT id AS ranked_id, user_id AS ranked_user, "
+          "created_at AS ranked_at, row_number() OVER (PARTITION BY user_id "
+          "ORDER BY created_at, id) AS rn FROM ai_analysis_sessions WHERE "
+          "status = 'pending' AND (run_after IS NULL OR run_after <= now())), "
+          "eligible AS (SELECT ranked_id FROM ranked LEFT JOIN running ON "
+          "running.user_id = ranked.ranked_user WHERE rn + coalesce(n, 0) <= "
+          "$3 ORDER BY rn, ranked_at, ranked_id LIMIT $2), "
+          "locked AS (SELECT id AS locked_id FROM ai_analysis_sessions WHERE "
+          "id IN (SELECT ranked_id FROM eligible) AND status = 'pending' FOR "
+          "UPDATE SKIP LOCKED) "
+          "UPDATE ai_analysis_sessions SET status = 'running', attempt = "
+          "attempt + 1, lease_owner = $1, lease_expires_at = now() + "
+          "$4::bigint * interval '1 millisecond', started_at = "
+          "coalesce(started_at, now()), updated_at = now(), stage = "
+          "'started', last_sequence = last_sequence + 1, run_after = NULL "
+          "FROM locked WHERE id = locked.locked_id RETURNING ",
+          kColumns));
+  pool_->Prepare("open_attempt",
+                 "INSERT INTO session_attempts (session_id, attempt, "
+                 "lease_owner) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING");
+  pool_->Prepare("close_attempt",
+                 "UPDATE session_attempts SET ended_at = clock_timestamp(), "
+                 "outcome = $3 WHERE session_id = $1 AND attempt = $2 AND "
+                 "ended_at IS NULL");
+  pool_->Prepare(
+      "heartbeat",
+      "UPDATE ai_analysis_sessions s SET lease_expires_at = now() + "
+      "$4::bigint * interval '1 millisecond' FROM unnest("
+      "string_to_array($2, ','), string_to_array($3, ',')::int[]) AS h "
+      "(held_id, held_attempt) WHERE s.id = h.held_id AND s.attempt = "
+      "h.held_attempt AND s.status = 'running' AND s.lease_owner = $1 "
+      "RETURNING s.id");
+  pool_->Prepare(
+      "expired_leases",
+      "SELECT id, attempt, last_sequence, progress_percentage, "
+      "cancel_requested, lease_owner FROM ai_analysis_sessions WHERE status "
+      "= 'running' AND lease_expires_at < now() ORDER BY lease_expires_at "
+      "LIMIT $1 FOR UPDATE SKIP LOCKED");
+  pool_->Prepare(
+      "requeue_expired",
+      "UPDATE ai_analysis_sessions SET status = 'pending', lease_owner = "
+      "NULL, lease_expires_at = NULL, stage = 'requeued', run_after = now() "
+      "+ $3::bigint * interval '1 millisecond', last_sequence = "
+      "last_sequence + 1, updated_at = now() WHERE id = $1 AND attempt = $2 "
+      "AND status = 'running' RETURNING last_sequence");
+  pool_->Prepare(
+      "end_expired",
+      "UPDATE ai_analysis_sessions SET status = $3, stage = $3, error_code = "
+      "$4, error_message = $5, completed_at = now(), lease_owner = NULL, "
+      "lease_expires_at = NULL, last_sequence = last_sequence + 1, "
+      "updated_at = now() WHERE id = $1 AND attempt = $2 AND status = "
+      "'running' RETURNING last_sequence");
   pool_->Prepare(
       "cancel_pending",
       "UPDATE ai_analysis_sessions SET status = 'cancelled', "
@@ -215,7 +302,9 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
   pool_->Prepare("release_session",
                  "UPDATE ai_analysis_sessions SET status = 'pending', "
                  "lease_owner = NULL, lease_expires_at = NULL, updated_at = "
-                 "now() WHERE id = $1 AND attempt = $2 AND status = 'running'");
+                 "now(), run_after = now() + $3::bigint * interval '1 "
+                 "millisecond' WHERE id = $1 AND attempt = $2 AND status = "
+                 "'running'");
   pool_->Prepare(
       "record_progress",
       "UPDATE ai_analysis_sessions SET progress_percentage = "
@@ -283,8 +372,8 @@ absl::StatusOr<CreatedSession> PgSessionStore::CreateSession(
         if (r.empty()) {
           // An earlier request with this request_id won: return its row if
           // it asked for the same thing.
-          pqxx::result existing =
-              tx.exec_prepared("session_by_request_id", session.request_id);
+          pqxx::result existing = tx.exec_prepared(
+              "session_by_request_id", session.user_id, session.request_id);
           if (existing.empty()) {
             return absl::AbortedError("create session: concurrent conflict");
           }
@@ -364,35 +453,119 @@ absl::StatusOr<ClaimedSession> PgSessionStore::ClaimSession(
           return absl::NotFoundError(
               absl::StrCat("session '", session_id, "' is not pending"));
         }
-        ClaimedSession claimed;
-        claimed.session = RowToSession(r[0]);
-        claimed.attempt = r[0]["attempt"].as<int>();
-        v1::FinancialHistory history;
-        if (FromJson(r[0]["inline_history"], &history)) {
-          claimed.inline_history = std::move(history);
-        }
-        claimed.claim_event = running_event;
-        claimed.claim_event.set_session_id(claimed.session.session_id());
-        claimed.claim_event.set_sequence(claimed.session.last_sequence());
-        claimed.claim_event.set_progress_percentage(
-            claimed.session.progress_percentage());
-        InsertEvent(tx, claimed.claim_event);
+        ClaimedSession claimed = Claimed(tx, r[0], owner, running_event);
         tx.commit();
         return claimed;
       });
 }
 
-absl::StatusOr<std::vector<std::string>> PgSessionStore::FindClaimable(
-    int limit) {
+absl::StatusOr<std::vector<ClaimedSession>> PgSessionStore::ClaimPending(
+    const std::string& owner, int limit, int per_user_cap, absl::Duration lease,
+    const v1::SessionEvent& running_event) {
   return pool_->With(
-      "find pending sessions",
-      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<std::string>> {
-        pqxx::read_transaction tx(conn);
-        std::vector<std::string> ids;
-        for (const auto& row : tx.exec_prepared("find_claimable", limit)) {
-          ids.emplace_back(row[0].c_str());
+      "claim pending sessions",
+      [&](pqxx::connection& conn)
+          -> absl::StatusOr<std::vector<ClaimedSession>> {
+        pqxx::work tx(conn);
+        std::vector<ClaimedSession> claimed;
+        for (const auto& row :
+             tx.exec_prepared("claim_pending", owner, limit, per_user_cap,
+                              absl::ToInt64Milliseconds(lease))) {
+          claimed.push_back(Claimed(tx, row, owner, running_event));
         }
-        return ids;
+        tx.commit();
+        return claimed;
+      });
+}
+
+absl::StatusOr<std::vector<std::string>> PgSessionStore::Heartbeat(
+    const std::string& owner,
+    const std::vector<std::pair<std::string, int>>& held,
+    absl::Duration lease) {
+  if (held.empty()) return std::vector<std::string>{};
+  std::string ids, attempts;
+  for (const auto& [id, attempt] : held) {
+    absl::StrAppend(&ids, ids.empty() ? "" : ",", id);
+    absl::StrAppend(&attempts, attempts.empty() ? "" : ",", attempt);
+  }
+  return pool_->With(
+      "renew leases",
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<std::string>> {
+        pqxx::work tx(conn);
+        std::set<std::string> renewed;
+        for (const auto& row :
+             tx.exec_prepared("heartbeat", owner, ids, attempts,
+                              absl::ToInt64Milliseconds(lease))) {
+          renewed.insert(row[0].c_str());
+        }
+        tx.commit();
+        std::vector<std::string> lost;
+        for (const auto& [id, attempt] : held) {
+          if (!renewed.count(id)) lost.push_back(id);
+        }
+        return lost;
+      });
+}
+
+absl::StatusOr<std::vector<v1::SessionEvent>> PgSessionStore::ReapExpired(
+    const ReapPolicy& policy) {
+  return pool_->With(
+      "reap expired leases",
+      [&](pqxx::connection& conn)
+          -> absl::StatusOr<std::vector<v1::SessionEvent>> {
+        thread_local std::mt19937_64 random(std::random_device{}());
+        pqxx::work tx(conn);
+        std::vector<v1::SessionEvent> events;
+        for (const auto& row :
+             tx.exec_prepared("expired_leases", policy.limit)) {
+          const std::string id = row["id"].c_str();
+          const int attempt = row["attempt"].as<int>();
+          v1::SessionEvent event;
+          event.set_session_id(id);
+          event.set_progress_percentage(row["progress_percentage"].as<int>());
+          *event.mutable_event_time() = ToProtoTime(absl::Now());
+          const std::string owner = row["lease_owner"].c_str();
+          pqxx::result updated;
+          if (row["cancel_requested"].as<bool>() ||
+              attempt >= policy.max_attempts) {
+            const bool cancel = row["cancel_requested"].as<bool>();
+            const absl::Status error =
+                cancel
+                    ? absl::CancelledError("session was cancelled")
+                    : absl::UnavailableError(absl::StrCat(
+                          "the session's worker stopped responding ", attempt,
+                          " times (last: ", owner, "); gave up after ",
+                          policy.max_attempts, " attempts"));
+            const v1::SessionStatus status = cancel
+                                                 ? v1::SESSION_STATUS_CANCELLED
+                                                 : v1::SESSION_STATUS_FAILED;
+            updated = tx.exec_prepared("end_expired", id, attempt,
+                                       std::string(SessionStatusName(status)),
+                                       static_cast<int>(error.code()),
+                                       std::string(error.message()));
+            event.set_status(status);
+            event.set_stage(std::string(SessionStatusName(status)));
+            *event.mutable_error() = ToRpcStatus(error);
+          } else {
+            // Capped exponential backoff with full jitter.
+            const absl::Duration cap = std::min(
+                policy.backoff_cap,
+                policy.backoff_base * (1 << std::min(attempt - 1, 20)));
+            std::uniform_int_distribution<int64_t> jitter(
+                0, absl::ToInt64Milliseconds(cap));
+            updated = tx.exec_prepared("requeue_expired", id, attempt,
+                                       jitter(random));
+            event.set_status(v1::SESSION_STATUS_PENDING);
+            event.set_stage("requeued");
+          }
+          if (updated.empty()) continue;  // lost a race: someone finished it
+          event.set_sequence(updated[0][0].as<int64_t>());
+          InsertEvent(tx, event);
+          tx.exec_prepared("close_attempt", id, attempt, "expired");
+          events.push_back(std::move(event));
+        }
+        tx.commit();
+        return events;
       });
 }
 
@@ -435,11 +608,14 @@ absl::StatusOr<CancelOutcome> PgSessionStore::RequestCancel(
 }
 
 absl::Status PgSessionStore::ReleaseSession(const std::string& session_id,
-                                            int attempt) {
+                                            int attempt,
+                                            absl::Duration retry_after) {
   return pool_->With("release session", [&](pqxx::connection& conn) {
     pqxx::work tx(conn);
-    auto r = tx.exec_prepared("release_session", session_id, attempt);
+    auto r = tx.exec_prepared("release_session", session_id, attempt,
+                              absl::ToInt64Milliseconds(retry_after));
     if (r.affected_rows() == 0) return StaleAttempt(session_id);
+    tx.exec_prepared("close_attempt", session_id, attempt, "released");
     tx.commit();
     return absl::OkStatus();
   });
@@ -475,6 +651,8 @@ absl::Status PgSessionStore::CompleteSession(const Completion& completion) {
             : completion.streaming_data_json);
     if (r.empty()) return StaleAttempt(completion.session_id);
     InsertEvent(tx, completion.final_event);
+    tx.exec_prepared("close_attempt", completion.session_id, completion.attempt,
+                     "completed");
     WriteBack(tx, r[0], completion);
     tx.commit();
     return absl::OkStatus();
@@ -492,6 +670,10 @@ absl::Status PgSessionStore::FinishUnsuccessfully(const Failure& failure) {
         failure.final_event.sequence());
     if (r.affected_rows() == 0) return StaleAttempt(failure.session_id);
     InsertEvent(tx, failure.final_event);
+    tx.exec_prepared("close_attempt", failure.session_id, failure.attempt,
+                     failure.status == v1::SESSION_STATUS_CANCELLED
+                         ? "cancelled"
+                         : "failed");
     tx.commit();
     return absl::OkStatus();
   });

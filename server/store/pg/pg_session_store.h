@@ -27,12 +27,21 @@ class PgSessionStore final : public SessionStore {
   absl::StatusOr<ClaimedSession> ClaimSession(
       const std::string& session_id, const std::string& owner,
       absl::Duration lease, const v1::SessionEvent& running_event) override;
-  absl::StatusOr<std::vector<std::string>> FindClaimable(int limit) override;
+  absl::StatusOr<std::vector<ClaimedSession>> ClaimPending(
+      const std::string& owner, int limit, int per_user_cap,
+      absl::Duration lease, const v1::SessionEvent& running_event) override;
+  absl::StatusOr<std::vector<std::string>> Heartbeat(
+      const std::string& owner,
+      const std::vector<std::pair<std::string, int>>& held,
+      absl::Duration lease) override;
+  absl::StatusOr<std::vector<v1::SessionEvent>> ReapExpired(
+      const ReapPolicy& policy) override;
   absl::StatusOr<CancelOutcome> RequestCancel(
       const std::string& session_id, const std::string& reason,
       const v1::SessionEvent& cancelled_event) override;
-  absl::Status ReleaseSession(const std::string& session_id,
-                              int attempt) override;
+  absl::Status ReleaseSession(
+      const std::string& session_id, int attempt,
+      absl::Duration retry_after = absl::ZeroDuration()) override;
   absl::StatusOr<bool> RecordProgress(const ProgressUpdate& update) override;
   absl::Status CompleteSession(const Completion& completion) override;
   absl::Status FinishUnsuccessfully(const Failure& failure) override;
