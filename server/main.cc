@@ -90,6 +90,10 @@ ABSL_FLAG(int, max_running_per_user,
 ABSL_FLAG(int, max_attempts, EnvIntOr("ANALYSIS_MAX_ATTEMPTS", 3),
           "attempts a session gets after expired leases or retryable "
           "failures before it fails (env ANALYSIS_MAX_ATTEMPTS)");
+ABSL_FLAG(int, max_run_s, EnvIntOr("ANALYSIS_MAX_RUN_S", 0),
+          "longest an analysis may run before it fails with "
+          "DEADLINE_EXCEEDED; 0: per type, health and valuation 120 s, "
+          "forecast 300 s (env ANALYSIS_MAX_RUN_S)");
 ABSL_FLAG(int, shutdown_grace_s, EnvIntOr("ANALYSIS_SHUTDOWN_GRACE_S", 10),
           "seconds running jobs get to finish on SIGTERM before their "
           "sessions go back to the queue (env ANALYSIS_SHUTDOWN_GRACE_S)");
@@ -194,6 +198,10 @@ int Serve() {
   options.job_threads = workers;
   options.job.min_stage = absl::Milliseconds(absl::GetFlag(FLAGS_min_stage_ms));
   options.job.max_attempts = absl::GetFlag(FLAGS_max_attempts);
+  if (const int max_run_s = absl::GetFlag(FLAGS_max_run_s); max_run_s > 0) {
+    options.job.max_run_health = options.job.max_run_valuation =
+        options.job.max_run_forecast = absl::Seconds(max_run_s);
+  }
   options.lease = absl::Milliseconds(absl::GetFlag(FLAGS_lease_ms));
   options.heartbeat_interval = options.lease / 3;
   options.reap_interval = options.lease / 2;

@@ -59,7 +59,9 @@ class SessionRun final : public analysis::ProgressSink {
         progress_(claimed.session.progress_percentage()),
         stage_(claimed.session.stage()),
         last_flush_(absl::Now()),
-        stage_start_(absl::Now()) {}
+        stage_start_(absl::Now()),
+        deadline_(absl::Now() +
+                  options.MaxRunTime(claimed.session.session_type())) {}
 
   bool Progress(int percent, std::string_view stage) override {
     if (!Pace(stage)) return false;
@@ -117,6 +119,8 @@ class SessionRun final : public analysis::ProgressSink {
 
   // True once a write found another worker holding the session.
   bool lease_lost() const { return lease_lost_; }
+  // True once the job ran past its maximum run time.
+  bool deadline_exceeded() const { return deadline_exceeded_; }
   int64_t last_sequence() const { return last_sequence_; }
 
   v1::SessionEvent Terminal(v1::SessionStatus status) {
@@ -138,17 +142,22 @@ class SessionRun final : public analysis::ProgressSink {
  private:
   // Holds a stage for at least min_stage (demos, tests); false when stopped.
   bool Pace(std::string_view stage) {
-    if (Stopped()) return false;
+    if (Stopped() || OverDeadline()) return false;
     if (options_.min_stage <= absl::ZeroDuration() || stage == stage_) {
       return true;
     }
     const absl::Time until = stage_start_ + options_.min_stage;
     while (absl::Now() < until) {
-      if (Stopped()) return false;
+      if (Stopped() || OverDeadline()) return false;
       absl::SleepFor(std::min(absl::Milliseconds(10), until - absl::Now()));
     }
     stage_start_ = absl::Now();
     return !Stopped();
+  }
+
+  bool OverDeadline() {
+    if (absl::Now() > deadline_) deadline_exceeded_ = true;
+    return deadline_exceeded_;
   }
 
   v1::SessionEvent NextEvent(int percent, std::string_view stage) {
@@ -187,6 +196,8 @@ class SessionRun final : public analysis::ProgressSink {
   std::vector<v1::SessionEvent> pending_;
   std::vector<std::string> partial_json_;
   bool lease_lost_ = false;
+  const absl::Time deadline_;
+  bool deadline_exceeded_ = false;
 };
 
 absl::StatusOr<v1::AnalysisResult> RunAnalysis(
@@ -304,6 +315,12 @@ void JobRunner::Run(const store::ClaimedSession& claimed) {
     return RunAnalysis(session.session_type(), *input, run);
   }();
 
+  if (run.deadline_exceeded() && stop->load() == kRun) {
+    result = absl::DeadlineExceededError(absl::StrCat(
+        "the analysis ran longer than its maximum of ",
+        absl::FormatDuration(options_.MaxRunTime(session.session_type())),
+        " and was stopped"));
+  }
   const int64_t elapsed_ms = absl::ToInt64Milliseconds(absl::Now() - start);
   run.Flush(/*with_partials=*/true);
   const int64_t published = run.last_sequence();

@@ -41,6 +41,22 @@ struct JobOptions {
   // after a capped exponential backoff with jitter until then; bad data
   // fails at once. The reaper uses the same numbers for expired leases.
   int max_attempts = 3;
+  // Longest a job may run (per attempt) before it fails with
+  // DEADLINE_EXCEEDED, checked at every progress point; separate from the
+  // lease, which only says the worker is alive.
+  absl::Duration max_run_health = absl::Minutes(2);
+  absl::Duration max_run_valuation = absl::Minutes(2);
+  absl::Duration max_run_forecast = absl::Minutes(5);
+  absl::Duration MaxRunTime(v1::SessionType type) const {
+    switch (type) {
+      case v1::SESSION_TYPE_VALUATION:
+        return max_run_valuation;
+      case v1::SESSION_TYPE_FORECAST:
+        return max_run_forecast;
+      default:
+        return max_run_health;
+    }
+  }
   absl::Duration retry_backoff_base = absl::Seconds(1);
   absl::Duration retry_backoff_cap = absl::Seconds(30);
 };
