@@ -9,6 +9,7 @@
 #include "server/common/time_util.h"
 #include "server/core/page_token.h"
 #include "server/core/request_validation.h"
+#include "server/store/request_deadline.h"
 #include "server/store/session_names.h"
 #include "spdlog/spdlog.h"
 
@@ -77,14 +78,18 @@ bool SessionService::HasCapacity(int claiming) const {
 }
 
 void SessionService::Create(const v1::CreateSessionRequest& request,
-                            Callback<v1::Session> done) {
+                            Callback<v1::Session> done, CallOptions call) {
   if (auto status = ValidateCreate(request); !status.ok()) {
     done(status);
     return;
   }
-  auto posted = OnDb([this, request, done] {
+  auto posted = OnDb([this, request, done, call] {
     bool inserted = false;
-    auto session = CreateOnDb(request, &inserted);
+    absl::StatusOr<v1::Session> session;
+    {
+      store::ScopedRequestDeadline deadline(call.deadline);
+      session = CreateOnDb(request, &inserted);
+    }
     done(std::move(session));
     if (inserted) ClaimBatch();
   });
@@ -243,12 +248,13 @@ void SessionService::ReapLoop() {
 }
 
 void SessionService::Get(const v1::GetSessionRequest& request,
-                         Callback<v1::Session> done) {
+                         Callback<v1::Session> done, CallOptions call) {
   if (auto status = ValidateSessionId(request.session_id()); !status.ok()) {
     done(status);
     return;
   }
-  if (!OnDb([this, id = request.session_id(), done] {
+  if (!OnDb([this, id = request.session_id(), done, call] {
+        store::ScopedRequestDeadline deadline(call.deadline);
         done(sessions_->GetSession(id));
       })) {
     done(Overloaded());
@@ -256,7 +262,8 @@ void SessionService::Get(const v1::GetSessionRequest& request,
 }
 
 void SessionService::List(const v1::ListSessionsRequest& request,
-                          Callback<v1::ListSessionsResponse> done) {
+                          Callback<v1::ListSessionsResponse> done,
+                          CallOptions call) {
   if (auto status = ValidateList(request); !status.ok()) {
     done(status);
     return;
@@ -274,7 +281,8 @@ void SessionService::List(const v1::ListSessionsRequest& request,
   const int page_size = request.page_size() == 0
                             ? kDefaultPageSize
                             : std::min(request.page_size(), kMaxPageSize);
-  if (!OnDb([this, filter, page_size, after = *cursor, done] {
+  if (!OnDb([this, filter, page_size, after = *cursor, done, call] {
+        store::ScopedRequestDeadline deadline(call.deadline);
         auto page = sessions_->ListSessions(filter, page_size, after);
         if (!page.ok()) {
           done(page.status());
@@ -292,7 +300,7 @@ void SessionService::List(const v1::ListSessionsRequest& request,
 }
 
 void SessionService::Cancel(const v1::CancelSessionRequest& request,
-                            Callback<v1::Session> done) {
+                            Callback<v1::Session> done, CallOptions call) {
   if (auto status = ValidateSessionId(request.session_id()); !status.ok()) {
     done(status);
     return;
@@ -301,7 +309,8 @@ void SessionService::Cancel(const v1::CancelSessionRequest& request,
     done(InvalidField("reason", "must be at most 1024 characters"));
     return;
   }
-  auto posted = OnDb([this, request, done] {
+  auto posted = OnDb([this, request, done, call] {
+    store::ScopedRequestDeadline deadline(call.deadline);
     const std::string& id = request.session_id();
     v1::SessionEvent event = EventTemplate(
         id, v1::SESSION_STATUS_CANCELLED, 0,

@@ -53,6 +53,13 @@ struct ServiceOptions {
   JobOptions job;
 };
 
+// Per-call settings from the transport.
+struct CallOptions {
+  // The client's deadline: the database statements made for the call are
+  // cancelled when it passes (statement_timeout).
+  absl::Time deadline = absl::InfiniteFuture();
+};
+
 class SessionService {
  public:
   template <typename T>
@@ -69,12 +76,13 @@ class SessionService {
   void Shutdown(absl::Duration grace);
 
   void Create(const v1::CreateSessionRequest& request,
-              Callback<v1::Session> done);
-  void Get(const v1::GetSessionRequest& request, Callback<v1::Session> done);
+              Callback<v1::Session> done, CallOptions call = {});
+  void Get(const v1::GetSessionRequest& request, Callback<v1::Session> done,
+           CallOptions call = {});
   void List(const v1::ListSessionsRequest& request,
-            Callback<v1::ListSessionsResponse> done);
+            Callback<v1::ListSessionsResponse> done, CallOptions call = {});
   void Cancel(const v1::CancelSessionRequest& request,
-              Callback<v1::Session> done);
+              Callback<v1::Session> done, CallOptions call = {});
   // Delivers the session's events after request.after_sequence to `sink`,
   // then live events until the terminal one; or one OnEnd.
   void Watch(const v1::WatchSessionRequest& request,

@@ -18,6 +18,16 @@ core::SessionService::Callback<T> Finisher(grpc::ServerUnaryReactor* reactor,
   };
 }
 
+// The client's deadline, for the database statements the call makes.
+core::CallOptions Call(const grpc::CallbackServerContext& context) {
+  core::CallOptions call;
+  const auto deadline = context.deadline();
+  if (deadline != std::chrono::system_clock::time_point::max()) {
+    call.deadline = absl::FromChrono(deadline);
+  }
+  return call;
+}
+
 }  // namespace
 
 AnalysisServiceImpl::AnalysisServiceImpl(core::SessionService* service)
@@ -27,7 +37,7 @@ grpc::ServerUnaryReactor* AnalysisServiceImpl::CreateSession(
     grpc::CallbackServerContext* context,
     const v1::CreateSessionRequest* request, v1::Session* response) {
   auto* reactor = context->DefaultReactor();
-  service_->Create(*request, Finisher(reactor, response));
+  service_->Create(*request, Finisher(reactor, response), Call(*context));
   return reactor;
 }
 
@@ -35,7 +45,7 @@ grpc::ServerUnaryReactor* AnalysisServiceImpl::GetSession(
     grpc::CallbackServerContext* context, const v1::GetSessionRequest* request,
     v1::Session* response) {
   auto* reactor = context->DefaultReactor();
-  service_->Get(*request, Finisher(reactor, response));
+  service_->Get(*request, Finisher(reactor, response), Call(*context));
   return reactor;
 }
 
@@ -44,7 +54,7 @@ grpc::ServerUnaryReactor* AnalysisServiceImpl::ListSessions(
     const v1::ListSessionsRequest* request,
     v1::ListSessionsResponse* response) {
   auto* reactor = context->DefaultReactor();
-  service_->List(*request, Finisher(reactor, response));
+  service_->List(*request, Finisher(reactor, response), Call(*context));
   return reactor;
 }
 
@@ -52,7 +62,7 @@ grpc::ServerUnaryReactor* AnalysisServiceImpl::CancelSession(
     grpc::CallbackServerContext* context,
     const v1::CancelSessionRequest* request, v1::Session* response) {
   auto* reactor = context->DefaultReactor();
-  service_->Cancel(*request, Finisher(reactor, response));
+  service_->Cancel(*request, Finisher(reactor, response), Call(*context));
   return reactor;
 }
 

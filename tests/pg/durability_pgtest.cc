@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <pqxx/pqxx>
 #include <set>
 #include <string>
 #include <thread>
@@ -17,6 +18,7 @@
 #include "server/common/time_util.h"
 #include "server/store/pg/pg_pool.h"
 #include "server/store/pg/pg_session_store.h"
+#include "server/store/request_deadline.h"
 #include "tests/testing/test_env.h"
 
 namespace goodbuy::store::pg {
@@ -297,6 +299,39 @@ TEST_F(DurabilityTest, ConcurrentDuplicateCreatesMakeOneSession) {
                 "ai_analysis_sessions s ON s.id = e.session_id WHERE "
                 "s.request_id = 'same-key'"),
             "1");
+}
+
+// A request's deadline reaches the database: a read stuck behind a lock is
+// cancelled by statement_timeout when the deadline passes (DEADLINE_EXCEEDED,
+// the connection freed and usable), and a deadline already gone sends no
+// query at all.
+TEST_F(DurabilityTest, RequestDeadlineBecomesTheStatementTimeout) {
+  const std::string id = Create("usr_demo_owner1", "d1");
+  pqxx::connection blocker(db_.url());
+  pqxx::work lock(blocker);
+  lock.exec("LOCK TABLE ai_analysis_sessions IN ACCESS EXCLUSIVE MODE");
+
+  const absl::Time start = absl::Now();
+  absl::Status status;
+  {
+    ScopedRequestDeadline deadline(start + absl::Milliseconds(300));
+    status = sessions_->GetSession(id).status();
+  }
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+  EXPECT_GE(took, absl::Milliseconds(250));
+  EXPECT_LT(took, absl::Seconds(3));  // not the pool's 30 s default
+  lock.abort();
+
+  // The same pooled connection serves the next call with the default
+  // timeout again.
+  auto after = sessions_->GetSession(id);
+  EXPECT_TRUE(after.ok()) << after.status();
+  {
+    ScopedRequestDeadline gone(absl::Now() - absl::Seconds(1));
+    EXPECT_EQ(sessions_->GetSession(id).status().code(),
+              absl::StatusCode::kDeadlineExceeded);
+  }
 }
 
 }  // namespace

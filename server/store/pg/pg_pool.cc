@@ -1,9 +1,11 @@
 #include "server/store/pg/pg_pool.h"
 
+#include <algorithm>
 #include <pqxx/pqxx>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "server/store/request_deadline.h"
 
 namespace goodbuy::store::pg {
 
@@ -78,6 +80,27 @@ void PgPool::Release(Lease lease, bool broken) {
     if (!broken && lease.conn) idle_.push_back(std::move(lease.conn));
   }
   cv_.notify_one();
+}
+
+std::optional<absl::Duration> PgPool::RequestTimeout() const {
+  const absl::Time deadline = CurrentRequestDeadline();
+  if (deadline == absl::InfiniteFuture()) return std::nullopt;
+  const absl::Duration left = deadline - absl::Now();
+  if (left >= options_.statement_timeout) return std::nullopt;
+  // At least 1 ms: 0 would mean "no timeout" to PostgreSQL.
+  return left <= absl::ZeroDuration() ? left
+                                      : std::max(left, absl::Milliseconds(1));
+}
+
+void PgPool::SetTimeout(pqxx::connection& conn, absl::Duration timeout) {
+  pqxx::nontransaction tx(conn);
+  tx.exec(absl::StrCat("SET statement_timeout = ",
+                       absl::ToInt64Milliseconds(timeout)));
+}
+
+absl::Status PgPool::DeadlinePassed(const char* what) {
+  return absl::DeadlineExceededError(
+      absl::StrCat(what, ": the request's deadline passed"));
 }
 
 }  // namespace goodbuy::store::pg

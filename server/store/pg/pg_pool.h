@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
@@ -46,17 +47,33 @@ class PgPool {
   absl::Status CheckConnection();
 
   // Runs fn(pqxx::connection&) -> absl::Status or absl::StatusOr<T>.
+  // Under a request deadline (request_deadline.h) the connection's
+  // statement_timeout is lowered to the time left for the duration of `fn`,
+  // and a deadline already passed is DEADLINE_EXCEEDED without a query.
   template <typename Fn>
   auto With(const char* what, Fn&& fn)
       -> decltype(fn(std::declval<pqxx::connection&>())) {
+    const std::optional<absl::Duration> timeout = RequestTimeout();
+    if (timeout.has_value() && *timeout <= absl::ZeroDuration()) {
+      return DeadlinePassed(what);
+    }
     auto lease = Acquire(what);
     if (!lease.ok()) return lease.status();
     try {
+      if (timeout.has_value()) SetTimeout(*lease->conn, *timeout);
       auto result = fn(*lease->conn);
+      if (timeout.has_value()) SetTimeout(*lease->conn, Default());
       Release(std::move(*lease), /*broken=*/false);
       return result;
     } catch (...) {
-      const bool broken = !lease->conn->is_open();
+      bool broken = !lease->conn->is_open();
+      if (timeout.has_value() && !broken) {
+        try {
+          SetTimeout(*lease->conn, Default());
+        } catch (...) {
+          broken = true;
+        }
+      }
       Release(std::move(*lease), broken);
       return CurrentExceptionToStatus(what);
     }
@@ -69,6 +86,12 @@ class PgPool {
     std::unique_ptr<pqxx::connection> conn;
   };
   absl::StatusOr<Lease> Acquire(const char* what);
+  // Time left before the thread's request deadline, if it has one shorter
+  // than the default statement timeout.
+  std::optional<absl::Duration> RequestTimeout() const;
+  absl::Duration Default() const { return options_.statement_timeout; }
+  static void SetTimeout(pqxx::connection& conn, absl::Duration timeout);
+  static absl::Status DeadlinePassed(const char* what);
   void Release(Lease lease, bool broken);
   void Setup(pqxx::connection& conn);
 
