@@ -31,6 +31,7 @@
 #include "server/rpc/analysis_service.h"
 #include "server/store/pg/migrate/migrator.h"
 #include "server/store/pg/pg_business_store.h"
+#include "server/store/pg/pg_event_listener.h"
 #include "server/store/pg/pg_pool.h"
 #include "server/store/pg/pg_session_store.h"
 #include "spdlog/spdlog.h"
@@ -208,6 +209,9 @@ int Serve() {
   options.max_running_per_user = absl::GetFlag(FLAGS_max_running_per_user);
   goodbuy::core::SessionService service(options, &sessions, &businesses,
                                         &db_pool);
+  // Watchers of sessions running on other replicas wake on NOTIFY.
+  goodbuy::store::pg::PgEventListener listener(url);
+  service.UseNotifications(&listener);
   goodbuy::rpc::AnalysisServiceImpl api(&service);
 
   grpc::EnableDefaultHealthCheckService(true);

@@ -50,6 +50,13 @@ SessionService::SessionService(ServiceOptions options,
 
 SessionService::~SessionService() { Shutdown(absl::ZeroDuration()); }
 
+void SessionService::UseNotifications(
+    store::EventNotifications* notifications) {
+  notifications_ = notifications;
+  notifications_->Start(
+      [this](const std::string& session_id) { OnSessionNotified(session_id); });
+}
+
 void SessionService::Start() {
   timer_.RunAfter(options_.claim_interval, [this] { ClaimLoop(); });
   timer_.RunAfter(options_.heartbeat_interval, [this] { HeartbeatLoop(); });
@@ -58,6 +65,7 @@ void SessionService::Start() {
 
 void SessionService::Shutdown(absl::Duration grace) {
   if (stopping_.exchange(true)) return;
+  if (notifications_ != nullptr) notifications_->Stop();
   const absl::Time deadline = absl::Now() + grace;
   while (runner_.Running() > 0 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(20));
@@ -358,7 +366,10 @@ void SessionService::Unwatch(const std::string& session_id,
 void SessionService::WatchFromDb(const std::string& session_id, int64_t after,
                                  const std::shared_ptr<EventSink>& sink,
                                  bool first) {
-  if (sink->Closed()) return;
+  if (sink->Closed()) {
+    StopWaiting(session_id, sink.get());
+    return;
+  }
   if (first) {
     auto session = sessions_->GetSession(session_id);
     if (!session.ok()) {
@@ -381,28 +392,76 @@ void SessionService::WatchFromDb(const std::string& session_id, int64_t after,
       }
     }
   }
-  if (broker_.Subscribe(session_id, after, sink)) return;
+  if (broker_.Subscribe(session_id, after, sink)) {
+    StopWaiting(session_id, sink.get());
+    return;
+  }
   auto events = sessions_->ListEvents(session_id, after);
   if (!events.ok()) {
+    StopWaiting(session_id, sink.get());
     sink->OnEnd(events.status());
     return;
   }
   for (const auto& event : *events) {
     sink->OnEvent(event);
     after = event.sequence();
-    if (IsTerminalEvent(event)) return;
+    if (IsTerminalEvent(event)) {
+      StopWaiting(session_id, sink.get());
+      return;
+    }
   }
   if (stopping_.load()) {
+    StopWaiting(session_id, sink.get());
     sink->OnEnd(absl::UnavailableError("the server is shutting down"));
     return;
   }
-  timer_.RunAfter(options_.watch_poll, [this, session_id, after, sink] {
+  WaitForEvents(session_id, after, sink);
+}
+
+void SessionService::WaitForEvents(const std::string& session_id, int64_t after,
+                                   const std::shared_ptr<EventSink>& sink) {
+  // The timer and a notification race to run the next poll; the first wins.
+  auto fired = std::make_shared<std::atomic<bool>>(false);
+  auto poll = [this, session_id, after, sink, fired] {
+    if (fired->exchange(true)) return;
     if (!OnDb([this, session_id, after, sink] {
           WatchFromDb(session_id, after, sink, /*first=*/false);
         })) {
+      StopWaiting(session_id, sink.get());
       sink->OnEnd(Overloaded());
     }
-  });
+  };
+  const bool notified = notifications_ != nullptr && notifications_->Healthy();
+  if (notifications_ != nullptr) {
+    std::lock_guard<std::mutex> lock(waiting_mu_);
+    waiting_[session_id][sink.get()] = poll;
+  }
+  // Registered before this poll's read finished, so no notification is lost;
+  // with notifications flowing, the timer is only the fallback.
+  timer_.RunAfter(notified ? options_.watch_poll * 4 : options_.watch_poll,
+                  poll);
+}
+
+void SessionService::StopWaiting(const std::string& session_id,
+                                 const EventSink* sink) {
+  if (notifications_ == nullptr) return;
+  std::lock_guard<std::mutex> lock(waiting_mu_);
+  auto it = waiting_.find(session_id);
+  if (it == waiting_.end()) return;
+  it->second.erase(sink);
+  if (it->second.empty()) waiting_.erase(it);
+}
+
+void SessionService::OnSessionNotified(const std::string& session_id) {
+  std::unordered_map<const EventSink*, std::function<void()>> wake;
+  {
+    std::lock_guard<std::mutex> lock(waiting_mu_);
+    auto it = waiting_.find(session_id);
+    if (it == waiting_.end()) return;
+    wake.swap(it->second);
+    waiting_.erase(it);
+  }
+  for (auto& [sink, poll] : wake) poll();
 }
 
 }  // namespace goodbuy::core

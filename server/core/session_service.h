@@ -15,14 +15,18 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "server/core/event_broker.h"
 #include "server/core/executor.h"
 #include "server/core/job_runner.h"
 #include "server/store/business_store.h"
+#include "server/store/event_notifications.h"
 #include "server/store/session_store.h"
 
 namespace goodbuy::core {
@@ -69,6 +73,9 @@ class SessionService {
                  store::BusinessStore* businesses, ThreadPool* db_pool);
   ~SessionService();
 
+  // Watchers of sessions running elsewhere wake on these notifications
+  // (and poll less while they flow). Optional; call before Start().
+  void UseNotifications(store::EventNotifications* notifications);
   // Starts the claim loop. Call once before serving.
   void Start();
   // Stops claiming, lets running jobs finish for up to `grace`, then gives
@@ -104,6 +111,13 @@ class SessionService {
   void ReapLoop();
   void WatchFromDb(const std::string& session_id, int64_t after,
                    const std::shared_ptr<EventSink>& sink, bool first);
+  // Schedules the next WatchFromDb for a watcher with nothing new: on a
+  // notification about the session, or after the poll interval, whichever
+  // comes first.
+  void WaitForEvents(const std::string& session_id, int64_t after,
+                     const std::shared_ptr<EventSink>& sink);
+  void StopWaiting(const std::string& session_id, const EventSink* sink);
+  void OnSessionNotified(const std::string& session_id);
   // True when a job slot is free, counting `claiming` claims in progress.
   bool HasCapacity(int claiming) const;
   // Takes every free job slot for a claim in progress; returns how many.
@@ -121,6 +135,12 @@ class SessionService {
   Timer timer_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> claiming_{0};
+  store::EventNotifications* notifications_ = nullptr;
+  std::mutex waiting_mu_;
+  // Watchers polling the table, by session: their next poll, to run early.
+  std::unordered_map<
+      std::string, std::unordered_map<const EventSink*, std::function<void()>>>
+      waiting_ ABSL_GUARDED_BY(waiting_mu_);
 };
 
 }  // namespace goodbuy::core

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/errors.h"
 #include "server/common/time_util.h"
+#include "server/store/event_notifications.h"
 #include "server/store/session_names.h"
 
 namespace goodbuy::store::pg {
@@ -103,6 +104,9 @@ void InsertEvent(pqxx::work& tx, const v1::SessionEvent& event) {
                    std::string(SessionStatusName(event.status())),
                    event.progress_percentage(), event.stage(),
                    absl::Base64Escape(event.SerializeAsString()));
+  // Wakes watchers on other replicas at commit; PostgreSQL sends one
+  // notification per session per transaction however many events it holds.
+  tx.exec_prepared("notify_events", event.session_id());
 }
 
 absl::Status StaleAttempt(const std::string& id) {
@@ -211,6 +215,9 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
       "INSERT INTO session_events (session_id, sequence, kind, "
       "status, progress_percentage, stage, event, created_at) "
       "VALUES ($1, $2, $3, $4, $5, $6, decode($7, 'base64'), now())");
+  pool_->Prepare(
+      "notify_events",
+      absl::StrCat("SELECT pg_notify('", kSessionEventsChannel, "', $1)"));
   pool_->Prepare(
       "list_events",
       "SELECT translate(encode(event, 'base64'), E'\\n', '') AS event "
