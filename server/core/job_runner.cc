@@ -336,20 +336,7 @@ void JobRunner::Run(const store::ClaimedSession& claimed) {
     spdlog::info("session {} released at shutdown: {}", id,
                  status.ok() ? "back in the queue" : status.ToString());
   } else if (retryable) {
-    // Capped exponential backoff with full jitter, then another attempt
-    // (here or on any replica).
-    thread_local std::mt19937_64 random(std::random_device{}());
-    const absl::Duration cap = std::min(
-        options_.retry_backoff_cap,
-        options_.retry_backoff_base * (1 << std::min(claimed.attempt - 1, 20)));
-    std::uniform_int_distribution<int64_t> jitter(
-        0, absl::ToInt64Milliseconds(cap));
-    const absl::Duration backoff = absl::Milliseconds(jitter(random));
-    auto status = sessions_->ReleaseSession(id, claimed.attempt, backoff);
-    spdlog::warn("session {}: attempt {} failed ({}); retrying in {}: {}", id,
-                 claimed.attempt, result.status().ToString(),
-                 absl::FormatDuration(backoff),
-                 status.ok() ? "queued" : status.ToString());
+    RetryLater(id, claimed.attempt, result.status());
   } else {
     if (reason == kCancel) result = absl::CancelledError("cancelled");
     absl::Status written;
@@ -368,6 +355,14 @@ void JobRunner::Run(const store::ClaimedSession& claimed) {
       if (written.ok()) {
         broker_->Publish(completion.final_event);
         spdlog::info("session {} completed in {} ms", id, elapsed_ms);
+      } else if (written.code() == absl::StatusCode::kUnavailable &&
+                 claimed.attempt < options_.max_attempts) {
+        // The database stayed away through every retry: the result is
+        // lost with the connection, but the session is not — another
+        // attempt redoes it once the database is back.
+        RetryLater(id, claimed.attempt, written);
+        Unregister(id);
+        return;
       } else {
         spdlog::error("session {}: completion not persisted: {}", id,
                       written.ToString());
@@ -404,6 +399,29 @@ void JobRunner::Run(const store::ClaimedSession& claimed) {
     if (!written.ok()) PublishPersisted(id, published);
   }
   Unregister(id);
+}
+
+void JobRunner::RetryLater(const std::string& session_id, int attempt,
+                           const absl::Status& why) {
+  // Capped exponential backoff with full jitter, then another attempt (here
+  // or on any replica). If the release cannot be written either, the lease
+  // runs out and the reaper re-queues the session.
+  thread_local std::mt19937_64 random(std::random_device{}());
+  const absl::Duration cap =
+      std::min(options_.retry_backoff_cap,
+               options_.retry_backoff_base * (1 << std::min(attempt - 1, 20)));
+  std::uniform_int_distribution<int64_t> jitter(0,
+                                                absl::ToInt64Milliseconds(cap));
+  const absl::Duration backoff = absl::Milliseconds(jitter(random));
+  const absl::Status released = WriteTerminal(
+      options_.terminal_write_attempts,
+      [&] { return sessions_->ReleaseSession(session_id, attempt, backoff); });
+  spdlog::warn(
+      "session {}: attempt {} failed ({}); {}", session_id, attempt,
+      why.ToString(),
+      released.ok()
+          ? absl::StrCat("retrying in ", absl::FormatDuration(backoff))
+          : absl::StrCat("left for the reaper: ", released.ToString()));
 }
 
 // After a terminal write whose outcome is unknown (a commit in doubt, a

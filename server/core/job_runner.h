@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "server/core/event_broker.h"
 #include "server/store/business_store.h"
@@ -83,6 +84,9 @@ class JobRunner {
                                              int attempt);
   void Unregister(const std::string& session_id);
   void PublishPersisted(const std::string& session_id, int64_t after_sequence);
+  // Gives the session back for another attempt after a retryable failure.
+  void RetryLater(const std::string& session_id, int attempt,
+                  const absl::Status& why);
 
   const JobOptions options_;
   store::SessionStore* const sessions_;
