@@ -193,6 +193,15 @@ int ServerProcess::Stop() {
   return status;
 }
 
+int ServerProcess::Kill() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return status;
+}
+
 std::string ServerProcess::Log() const {
   return ReadFile(dir_ + "/server.log");
 }

@@ -64,6 +64,9 @@ class ServerProcess {
   pid_t pid() const { return pid_; }
   // Sends SIGTERM and waits; returns the exit status (as from waitpid).
   int Stop();
+  // Sends SIGKILL (a crash: no shutdown, no lease released) and reaps the
+  // process; returns the exit status (as from waitpid).
+  int Kill();
   std::string Log() const;
 
  private:
