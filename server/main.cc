@@ -121,7 +121,8 @@ Usage:
                                               2 data, 3 features
   analysis-server migrate log [--limit=20]    the migration log, newest first
 
-PHASE: baseline, phase_1 ... phase_5, orchestrator (or a version, e.g. 004).
+PHASE: baseline, phase_1 ... phase_5, orchestrator, durability (or a version,
+e.g. 004).
 Serves goodbuy.analysis.v1.AnalysisService, grpc.health.v1.Health and server
 reflection. DATABASE_URL (or --database_url) names the PostgreSQL database,
 e.g. postgresql://postgres@127.0.0.1:5432/goodbuy. Runbook: docs/migrations.md.
