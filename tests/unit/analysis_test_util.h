@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -200,6 +201,28 @@ inline AnalysisInput RevenueOnly(const std::vector<double>& revenue,
     in.periods.push_back(p);
   }
   return in;
+}
+
+// Puts NaN, ±infinity and a negative amount in turn into month `index`'s
+// revenue of a healthy `months`-month history: `analyze` must answer
+// INVALID_ARGUMENT naming that field, before any progress is reported.
+template <typename Analyze>
+void ExpectBadRevenueRejected(Analyze analyze, int months, int index) {
+  const double bad_values[] = {std::nan(""),
+                               std::numeric_limits<double>::infinity(),
+                               -std::numeric_limits<double>::infinity(), -1};
+  const std::string field =
+      "history.periods[" + std::to_string(index) + "].revenue";
+  for (double bad : bad_values) {
+    AnalysisInput in = HealthyBusiness(months);
+    in.periods[index].set_revenue(bad);
+    RecordingSink sink;
+    absl::Status s = analyze(in, sink).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(std::string(s.message()).find(field), std::string::npos)
+        << s.message();
+    EXPECT_TRUE(sink.events.empty());
+  }
 }
 
 }  // namespace goodbuy::analysis::analysis_testing

@@ -321,6 +321,7 @@ TEST(EtsEvaluateTest, OildataSesMatchesStatsmodels) {
   auto fit = EvaluateEts(oil, kANN, p);
   ASSERT_TRUE(fit.ok()) << fit.status();
   EXPECT_NEAR(ForecastEts(*fit, 1).mean[0], 484.802468, 5e-7);
+  EXPECT_NEAR(fit->level, 484.802468, 5e-7);  // SES: forecast = last level
   EXPECT_NEAR(fit->fitted[1], 446.65652290, 5e-9);
   EXPECT_NEAR(fit->fitted[2], 448.21987962, 5e-9);
   EXPECT_NEAR(fit->fitted[3], 449.7084985, 5e-8);

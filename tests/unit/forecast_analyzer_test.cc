@@ -128,86 +128,13 @@ TEST(ForecastIntervalsTest, SeasonalNaiveMatchesR) {
   }
 }
 
-// ---- Exponential smoothing with given parameters (ets.h, §3.6.4) ----------
-
+// Non-seasonal additive-error ETS: SES (kNone) as Theta uses it (ets.h).
 EtsSpec Spec(EtsTrend trend) {
   EtsSpec s;
   s.error = EtsError::kAdditive;
   s.trend = trend;
   s.season = EtsSeason::kNone;
   return s;
-}
-
-TEST(SmoothingTest, SesMatchesStatsmodelsOildata) {
-  const std::vector<double> oil = {446.6565229, 454.4733065, 455.662974,
-                                   423.6322388, 456.2713279, 440.5880501,
-                                   425.3325201, 485.1494479, 506.0481621,
-                                   526.7919833, 514.268889,  494.2110193};
-  for (const auto& [alpha, expected] : std::vector<std::pair<double, double>>{
-           {0.2, 484.802468}, {0.6, 501.837461}}) {
-    EtsParams p;
-    p.alpha = alpha;
-    p.level0 = oil[0];  // statsmodels' legacy init, ℓ0 = y_1
-    absl::StatusOr<EtsFit> fit = EvaluateEts(oil, Spec(EtsTrend::kNone), p);
-    ASSERT_TRUE(fit.ok()) << fit.status();
-    EXPECT_NEAR(fit->level, expected, 1e-6);
-    EXPECT_NEAR(ForecastEts(*fit, 1).mean[0], expected, 1e-6);
-  }
-}
-
-TEST(SmoothingTest, HoltMatchesStatsmodelsAusair) {
-  const std::vector<double> ausair = {
-      17.5534,   21.8601,   23.8866,   26.9293,   26.8885,
-      28.8314,   30.0751,   30.9535,   30.1857,   31.5797,
-      32.577569, 33.477398, 39.021581, 41.386432, 41.596552};
-  EtsParams p;
-  p.alpha = 0.8;
-  p.beta = 0.8 * 0.2;  // state-space β = α·β* (§3.3)
-  p.level0 = ausair[0];
-  p.trend0 = ausair[1] - ausair[0];
-  absl::StatusOr<EtsFit> fit =
-      EvaluateEts(ausair, Spec(EtsTrend::kAdditive), p);
-  ASSERT_TRUE(fit.ok()) << fit.status();
-  const EtsForecast f = ForecastEts(*fit, 5);
-  const double expected[] = {43.76, 45.59, 47.43, 49.27, 51.10};
-  for (int h = 1; h <= 5; ++h) {
-    EXPECT_NEAR(f.mean[h - 1], expected[h - 1], 0.005) << h;
-  }
-  // First step by hand: e_1 = y_1 − (ℓ0 + b0) = −b0, b_1 = b0 + β·e_1.
-  EXPECT_NEAR(p.trend0 * (1 - p.beta), 3.617628, 1e-6);
-}
-
-TEST(SmoothingTest, DampedMatchesRLivestock) {
-  const std::vector<double> livestock = {
-      263.917747, 268.307222, 260.662556, 266.639419, 277.515778, 283.834045,
-      290.309028, 292.474198, 300.830694, 309.286657, 318.331081, 329.37239,
-      338.883998, 339.244126, 328.600632, 314.255385, 314.459695, 321.413779,
-      329.789292, 346.385165, 352.297882, 348.37051,  417.562922, 417.12357,
-      417.749459, 412.233904, 411.946817, 394.697075, 401.49927,  408.270468,
-      414.2428};
-  EtsParams p;
-  p.alpha = 0.97402626;
-  p.beta = 0.00010006;
-  p.phi = 0.98;
-  p.level0 = 252.59039965;
-  p.trend0 = 6.90265918;
-  absl::StatusOr<EtsFit> fit =
-      EvaluateEts(livestock, Spec(EtsTrend::kDamped), p);
-  ASSERT_TRUE(fit.ok()) << fit.status();
-  EXPECT_NEAR(fit->fitted[0], 259.3550056, 1e-6);
-  double sse = 0;
-  for (size_t t = 0; t < livestock.size(); ++t) {
-    sse += std::pow(livestock[t] - fit->fitted[t], 2);
-  }
-  // Parameters are quoted to 8 digits, hence the relative 1e-6.
-  EXPECT_TRUE(NearRel(sse / livestock.size(), 195.4397924865, 1e-6));
-  const EtsForecast f = ForecastEts(*fit, 10);
-  const double expected[] = {417.7982003, 421.3426083, 424.8161281, 428.2201775,
-                             431.5561459, 434.8253949, 438.0292590, 441.1690458,
-                             444.2460368, 447.2614881};
-  for (int h = 1; h <= 10; ++h) {
-    EXPECT_NEAR(f.mean[h - 1], expected[h - 1], 1e-5) << h;
-  }
 }
 
 // ---- Theta -----------------------------------------------------------------

@@ -506,19 +506,7 @@ TEST(HealthPropertiesTest, HigherDscrNeverLowersLeverage) {
 // ----------------------------------------------------------------
 
 TEST(HealthBadDataTest, NonFiniteOrNegativeInputIsInvalidArgument) {
-  const double bad_values[] = {std::nan(""),
-                               std::numeric_limits<double>::infinity(),
-                               -std::numeric_limits<double>::infinity(), -5};
-  for (double bad : bad_values) {
-    AnalysisInput in = HealthyBusiness(12);
-    in.periods[3].set_revenue(bad);
-    RecordingSink sink;
-    absl::Status s = AnalyzeHealth(in, sink).status();
-    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
-    EXPECT_THAT(std::string(s.message()),
-                ::testing::HasSubstr("history.periods[3].revenue"));
-    EXPECT_TRUE(sink.events.empty());
-  }
+  analysis_testing::ExpectBadRevenueRejected(AnalyzeHealth, 12, 3);
   // Negative equity is allowed; NaN equity is not.
   AnalysisInput in = HealthyBusiness(12);
   in.periods[0].set_equity(-1e6);

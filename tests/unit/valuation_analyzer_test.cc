@@ -620,19 +620,7 @@ TEST(ValuationPropertiesTest, HigherDiscountRateLowersTheDcf) {
 // ----------------------------------------------------------------
 
 TEST(ValuationBadDataTest, NonFiniteOrNegativeInputIsInvalidArgument) {
-  const double bad_values[] = {std::nan(""),
-                               std::numeric_limits<double>::infinity(),
-                               -std::numeric_limits<double>::infinity(), -1};
-  for (double bad : bad_values) {
-    AnalysisInput in = HealthyBusiness(24);
-    in.periods[5].set_revenue(bad);
-    RecordingSink sink;
-    absl::Status s = AnalyzeValuation(in, sink).status();
-    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
-    EXPECT_THAT(std::string(s.message()),
-                HasSubstr("history.periods[5].revenue"));
-    EXPECT_TRUE(sink.events.empty());
-  }
+  analysis_testing::ExpectBadRevenueRejected(AnalyzeValuation, 24, 5);
   AnalysisInput in = HealthyBusiness(24);
   in.periods[0].set_cash(std::nan(""));
   in.options.set_size_premium(-0.2);

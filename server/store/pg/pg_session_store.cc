@@ -98,15 +98,17 @@ std::string EventKind(const v1::SessionEvent& event) {
   return "progress";
 }
 
-void InsertEvent(pqxx::work& tx, const v1::SessionEvent& event) {
+// Appends one event; `notify` (the default) also wakes watchers elsewhere.
+// A batch of one session's events notifies once, with its last event.
+void InsertEvent(pqxx::work& tx, const v1::SessionEvent& event,
+                 bool notify = true) {
   tx.exec_prepared("insert_event", event.session_id(), event.sequence(),
                    EventKind(event),
                    std::string(SessionStatusName(event.status())),
                    event.progress_percentage(), event.stage(),
                    absl::Base64Escape(event.SerializeAsString()));
-  // Wakes watchers on other replicas at commit; PostgreSQL sends one
-  // notification per session per transaction however many events it holds.
-  tx.exec_prepared("notify_events", event.session_id());
+  // Wakes watchers on other replicas at commit.
+  if (notify) tx.exec_prepared("notify_events", event.session_id());
 }
 
 absl::Status StaleAttempt(const std::string& id) {
@@ -640,7 +642,10 @@ absl::StatusOr<bool> PgSessionStore::RecordProgress(
                                   update.stage, update.last_sequence,
                                   NullIfEmpty(streaming));
         if (r.empty()) return StaleAttempt(update.session_id);
-        for (const auto& event : update.events) InsertEvent(tx, event);
+        for (size_t i = 0; i < update.events.size(); ++i) {
+          InsertEvent(tx, update.events[i],
+                      /*notify=*/i + 1 == update.events.size());
+        }
         tx.commit();
         return r[0][0].as<bool>();
       });
