@@ -23,8 +23,10 @@ int ToMillis(absl::Duration d) {
       std::clamp<int64_t>(absl::ToInt64Milliseconds(d), 1, 1 << 30));
 }
 
-std::shared_ptr<grpc::Channel> MakeChannel(
-    const std::string& target, const AnalysisClientOptions& options) {
+}  // namespace
+
+grpc::ChannelArguments ChannelArgumentsFor(
+    const AnalysisClientOptions& options) {
   grpc::ChannelArguments args;
   // Reconnect quickly after a server restart instead of gRPC's default
   // 1 s .. 120 s, so resumed streams pick up within our own backoff.
@@ -34,13 +36,28 @@ std::shared_ptr<grpc::Channel> MakeChannel(
               ToMillis(options.retry.initial_backoff));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
               ToMillis(options.retry.max_backoff));
+  // Keepalive within the server's policy (docs/streaming.md): a ping every
+  // keepalive_time even on an idle connection, never more often than the
+  // server's 20 s minimum, so the server never answers with GOAWAY
+  // "too_many_pings".
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, ToMillis(options.keepalive_time));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+              ToMillis(options.keepalive_timeout));
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  args.SetMaxReceiveMessageSize(options.max_message_bytes);
+  args.SetMaxSendMessageSize(options.max_message_bytes);
+  return args;
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(
+    const std::string& target, const AnalysisClientOptions& options) {
   std::shared_ptr<grpc::ChannelCredentials> credentials =
       options.credentials ? options.credentials
                           : grpc::InsecureChannelCredentials();
-  return grpc::CreateCustomChannel(target, credentials, args);
+  return grpc::CreateCustomChannel(target, credentials,
+                                   ChannelArgumentsFor(options));
 }
-
-}  // namespace
 
 bool IsTerminal(v1::SessionStatus status) {
   return status == v1::SESSION_STATUS_COMPLETED ||

@@ -33,6 +33,7 @@
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
 
 namespace goodbuy::client {
 
@@ -64,6 +65,15 @@ struct AnalysisClientOptions {
   std::vector<std::pair<std::string, std::string>> metadata;
   // Used by the target-string constructor; insecure when null.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // HTTP/2 keepalive pings, matched to the server's policy: at least 20 s
+  // apart (the server's minimum; more often gets the connection closed with
+  // "too_many_pings"), and the connection is dropped (streams then resume)
+  // when a ping is not answered within keepalive_timeout.
+  absl::Duration keepalive_time = absl::Seconds(30);
+  absl::Duration keepalive_timeout = absl::Seconds(10);
+  // Largest message sent or received; the server accepts requests up to
+  // 4 MiB and sends events under it.
+  int max_message_bytes = 4 << 20;
 };
 
 // Stops Watch()/Run() calls from another thread: Cancel() cancels their
@@ -168,6 +178,14 @@ class AnalysisClient {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::AnalysisService::Stub> stub_;
 };
+
+// The channel settings AnalysisClient uses (reconnect backoff, keepalive,
+// message limits), for callers that build their own channels (dashboards,
+// analysisctl bench).
+grpc::ChannelArguments ChannelArgumentsFor(
+    const AnalysisClientOptions& options);
+std::shared_ptr<grpc::Channel> MakeChannel(
+    const std::string& target, const AnalysisClientOptions& options);
 
 // True for COMPLETED, FAILED and CANCELLED.
 bool IsTerminal(v1::SessionStatus status);

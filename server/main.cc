@@ -29,6 +29,7 @@
 #include "server/core/session_service.h"
 #include "server/migrate_command.h"
 #include "server/rpc/analysis_service.h"
+#include "server/rpc/transport_settings.h"
 #include "server/store/pg/migrate/migrator.h"
 #include "server/store/pg/pg_business_store.h"
 #include "server/store/pg/pg_event_listener.h"
@@ -67,8 +68,9 @@ ABSL_FLAG(std::string, listen, EnvOr("ANALYSIS_LISTEN", "127.0.0.1:50051"),
 ABSL_FLAG(std::string, database_url, EnvOr("DATABASE_URL", ""),
           "PostgreSQL connection URL (env DATABASE_URL)");
 ABSL_FLAG(int, workers, EnvIntOr("ANALYSIS_WORKERS", DefaultWorkers()),
-          "analysis jobs that run at once (env ANALYSIS_WORKERS; default: "
-          "cores)");
+          "analysis jobs that run at once; 0 makes an API-only replica that "
+          "creates, serves and streams sessions but never runs them "
+          "(env ANALYSIS_WORKERS; default: cores)");
 ABSL_FLAG(int, db_threads, EnvIntOr("ANALYSIS_DB_THREADS", 4),
           "database executor threads, one connection each "
           "(env ANALYSIS_DB_THREADS)");
@@ -98,6 +100,26 @@ ABSL_FLAG(int, max_run_s, EnvIntOr("ANALYSIS_MAX_RUN_S", 0),
 ABSL_FLAG(int, shutdown_grace_s, EnvIntOr("ANALYSIS_SHUTDOWN_GRACE_S", 10),
           "seconds running jobs get to finish on SIGTERM before their "
           "sessions go back to the queue (env ANALYSIS_SHUTDOWN_GRACE_S)");
+ABSL_FLAG(int, heartbeat_s, EnvIntOr("ANALYSIS_HEARTBEAT_S", 15),
+          "a watch stream with nothing to send for this long gets a "
+          "heartbeat event, so proxies keep it (env ANALYSIS_HEARTBEAT_S)");
+ABSL_FLAG(int, max_streams, EnvIntOr("ANALYSIS_MAX_STREAMS", 20000),
+          "open WatchSession/RunSession streams at most; more are refused "
+          "with RESOURCE_EXHAUSTED (env ANALYSIS_MAX_STREAMS)");
+ABSL_FLAG(int, watch_max_lag, EnvIntOr("ANALYSIS_WATCH_MAX_LAG", 256),
+          "a watcher this many results (partial or final) behind its "
+          "session is ended with RESOURCE_EXHAUSTED and resumes with "
+          "after_sequence; progress is coalesced before that "
+          "(env ANALYSIS_WATCH_MAX_LAG)");
+ABSL_FLAG(int, keepalive_s, EnvIntOr("ANALYSIS_KEEPALIVE_S", 60),
+          "ping connections idle this long and drop those that do not answer "
+          "in 20 s; clients may ping every 20 s (env ANALYSIS_KEEPALIVE_S)");
+ABSL_FLAG(int, max_message_kb, EnvIntOr("ANALYSIS_MAX_MESSAGE_KB", 4096),
+          "largest request accepted and message sent, in KiB "
+          "(env ANALYSIS_MAX_MESSAGE_KB)");
+ABSL_FLAG(int, grpc_memory_mb, EnvIntOr("ANALYSIS_GRPC_MEMORY_MB", 1024),
+          "memory gRPC may use for connection buffers (ResourceQuota); 0: no "
+          "cap (env ANALYSIS_GRPC_MEMORY_MB)");
 ABSL_FLAG(std::string, port_file, "",
           "write the bound port to this file once serving (for tests)");
 ABSL_FLAG(std::string, log_level, EnvOr("ANALYSIS_LOG_LEVEL", "info"),
@@ -160,8 +182,19 @@ int Serve() {
   }
   const int workers = absl::GetFlag(FLAGS_workers);
   const int db_threads = absl::GetFlag(FLAGS_db_threads);
-  if (workers < 1 || db_threads < 1) {
-    return Fail("--workers and --db_threads must be at least 1");
+  if (workers < 0 || db_threads < 1) {
+    return Fail("--workers must be at least 0 and --db_threads at least 1");
+  }
+  if (absl::GetFlag(FLAGS_heartbeat_s) < 1 ||
+      absl::GetFlag(FLAGS_max_streams) < 1 ||
+      absl::GetFlag(FLAGS_watch_max_lag) < 1 ||
+      absl::GetFlag(FLAGS_keepalive_s) < 1 ||
+      absl::GetFlag(FLAGS_max_message_kb) < 64 ||
+      absl::GetFlag(FLAGS_grpc_memory_mb) < 0) {
+    return Fail(
+        "--heartbeat_s, --max_streams, --watch_max_lag and --keepalive_s "
+        "must be at least 1, --max_message_kb at least 64 and "
+        "--grpc_memory_mb at least 0");
   }
   if (absl::GetFlag(FLAGS_lease_ms) < 300 ||
       absl::GetFlag(FLAGS_max_running_per_user) < 1 ||
@@ -208,12 +241,16 @@ int Serve() {
   options.heartbeat_interval = options.lease / 3;
   options.reap_interval = options.lease / 2;
   options.max_running_per_user = absl::GetFlag(FLAGS_max_running_per_user);
+  options.broker.max_lag_partials = absl::GetFlag(FLAGS_watch_max_lag);
   goodbuy::core::SessionService service(options, &sessions, &businesses,
                                         &db_pool);
   // Watchers of sessions running on other replicas wake on NOTIFY.
   goodbuy::store::pg::PgEventListener listener(url);
   service.UseNotifications(&listener);
-  goodbuy::rpc::AnalysisServiceImpl api(&service);
+  goodbuy::rpc::StreamOptions streams;
+  streams.max_streams = static_cast<size_t>(absl::GetFlag(FLAGS_max_streams));
+  streams.heartbeat_interval = absl::Seconds(absl::GetFlag(FLAGS_heartbeat_s));
+  goodbuy::rpc::AnalysisServiceImpl api(&service, streams);
 
   grpc::EnableDefaultHealthCheckService(true);
   // gRPC's built-in health service registers no descriptor; linking our
@@ -221,6 +258,12 @@ int Serve() {
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  goodbuy::rpc::TransportOptions transport;
+  transport.keepalive_time = absl::Seconds(absl::GetFlag(FLAGS_keepalive_s));
+  transport.max_message_bytes = absl::GetFlag(FLAGS_max_message_kb) * 1024;
+  transport.memory_quota_bytes =
+      static_cast<size_t>(absl::GetFlag(FLAGS_grpc_memory_mb)) << 20;
+  goodbuy::rpc::ApplyTransportOptions(transport, &builder);
   int port = 0;
   builder.AddListeningPort(absl::GetFlag(FLAGS_listen),
                            grpc::InsecureServerCredentials(), &port);

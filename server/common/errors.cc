@@ -1,6 +1,7 @@
 #include "server/common/errors.h"
 
 #include "absl/strings/cord.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace goodbuy {
@@ -61,14 +62,37 @@ absl::Status PrefixFields(const absl::Status& status,
   return out;
 }
 
+absl::Status WithDetail(absl::Status status,
+                        const google::protobuf::Message& detail) {
+  status.SetPayload(
+      absl::StrCat("type.googleapis.com/", detail.GetDescriptor()->full_name()),
+      absl::Cord(detail.SerializeAsString()));
+  return status;
+}
+
+google::rpc::ErrorInfo MakeErrorInfo(
+    std::string reason,
+    std::vector<std::pair<std::string, std::string>> metadata) {
+  google::rpc::ErrorInfo info;
+  info.set_reason(std::move(reason));
+  info.set_domain(std::string(kErrorDomain));
+  for (auto& [key, value] : metadata) {
+    (*info.mutable_metadata())[key] = std::move(value);
+  }
+  return info;
+}
+
 google::rpc::Status ToRpcStatus(const absl::Status& status) {
   google::rpc::Status out;
   out.set_code(static_cast<int32_t>(status.code()));
   out.set_message(std::string(status.message()));
-  google::rpc::BadRequest bad_request;
-  if (GetBadRequest(status, &bad_request)) {
-    out.add_details()->PackFrom(bad_request);
-  }
+  // Only google.rpc details: other payloads are internal annotations.
+  status.ForEachPayload([&](absl::string_view url, const absl::Cord& value) {
+    if (!absl::StartsWith(url, "type.googleapis.com/google.rpc.")) return;
+    auto* detail = out.add_details();
+    detail->set_type_url(std::string(url));
+    detail->set_value(std::string(value));
+  });
   return out;
 }
 

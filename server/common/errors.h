@@ -20,6 +20,7 @@ namespace goodbuy {
 
 inline constexpr absl::string_view kBadRequestTypeUrl =
     "type.googleapis.com/google.rpc.BadRequest";
+inline constexpr absl::string_view kErrorDomain = "analysis.goodbuy.com";
 
 // Collects field violations; Status() is OK when there are none.
 class FieldViolations {
@@ -50,8 +51,19 @@ bool GetBadRequest(const absl::Status& status, google::rpc::BadRequest* out);
 // when a CreateSessionRequest is nested in a RunSessionRequest.
 absl::Status PrefixFields(const absl::Status& status, absl::string_view prefix);
 
-// The google.rpc.Status form of a status: code, message, and the BadRequest
-// payload (if any) as a packed detail. The one place the two meet.
+// The status with a google.rpc detail message (ErrorInfo, RetryInfo,
+// QuotaFailure, ...) attached as a payload under its type URL.
+absl::Status WithDetail(absl::Status status,
+                        const google::protobuf::Message& detail);
+
+// ErrorInfo for machine-readable reasons, in the service's domain.
+google::rpc::ErrorInfo MakeErrorInfo(
+    std::string reason,
+    std::vector<std::pair<std::string, std::string>> metadata = {});
+
+// The google.rpc.Status form of a status: code, message, and every google.rpc
+// payload (BadRequest, ErrorInfo, ...) as a packed detail. The one place the
+// two meet.
 google::rpc::Status ToRpcStatus(const absl::Status& status);
 
 }  // namespace goodbuy

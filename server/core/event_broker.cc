@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
+#include "server/common/errors.h"
 #include "server/store/session_names.h"
 
 namespace goodbuy::core {
@@ -10,7 +12,49 @@ bool IsTerminalEvent(const v1::SessionEvent& event) {
   return store::IsTerminal(event.status());
 }
 
-EventBroker::EventBroker(absl::Duration retention) : retention_(retention) {}
+bool IsProgressOnly(const v1::SessionEvent& event) {
+  return event.payload_case() == v1::SessionEvent::PAYLOAD_NOT_SET &&
+         !IsTerminalEvent(event);
+}
+
+struct EventBroker::Channel {
+  std::mutex mu;
+  std::vector<EventPtr> events ABSL_GUARDED_BY(mu);
+  // non_progress_before[i]: events among events[0..i) that are not
+  // progress-only (partial results, terminal); one more entry than events.
+  std::vector<int64_t> non_progress_before ABSL_GUARDED_BY(mu) = {0};
+  std::vector<std::weak_ptr<Subscription>> subscriptions ABSL_GUARDED_BY(mu);
+  absl::Time ended ABSL_GUARDED_BY(mu) = absl::InfiniteFuture();
+  // When the last watcher left (InfiniteFuture while watched).
+  absl::Time unwatched_since ABSL_GUARDED_BY(mu) = absl::Now();
+
+  int64_t last_sequence() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return events.empty() ? 0 : events.back()->sequence();
+  }
+  void Append(EventPtr event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    non_progress_before.push_back(non_progress_before.back() +
+                                  (IsProgressOnly(*event) ? 0 : 1));
+    if (IsTerminalEvent(*event)) ended = absl::Now();
+    events.push_back(std::move(event));
+  }
+  // Drops subscriptions whose watcher went away; true if any remain.
+  bool Watched() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    auto& subs = subscriptions;
+    subs.erase(std::remove_if(subs.begin(), subs.end(),
+                              [](const std::weak_ptr<Subscription>& s) {
+                                return s.expired();
+                              }),
+               subs.end());
+    if (!subs.empty()) {
+      unwatched_since = absl::InfiniteFuture();
+    } else if (unwatched_since == absl::InfiniteFuture()) {
+      unwatched_since = absl::Now();
+    }
+    return !subs.empty();
+  }
+};
+
+EventBroker::EventBroker(BrokerOptions options) : options_(options) {}
 
 std::shared_ptr<EventBroker::Channel> EventBroker::Find(
     const std::string& session_id) const {
@@ -21,23 +65,16 @@ std::shared_ptr<EventBroker::Channel> EventBroker::Find(
 
 void EventBroker::Open(const std::string& session_id,
                        const std::vector<v1::SessionEvent>& history) {
-  std::shared_ptr<Channel> channel;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto& slot = channels_[session_id];
-    if (slot) return;
-    slot = std::make_shared<Channel>();
-    channel = slot;
-    // Seed under the map lock so no subscriber sees a half-seeded channel.
-    std::lock_guard<std::mutex> channel_lock(channel->mu);
-    for (const auto& event : history) {
-      if (channel->events.empty() ||
-          event.sequence() > channel->events.back().sequence()) {
-        channel->events.push_back(event);
-      }
-    }
-    if (!channel->events.empty() && IsTerminalEvent(channel->events.back())) {
-      channel->ended = absl::Now();
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& slot = channels_[session_id];
+  if (slot) return;
+  slot = std::make_shared<Channel>();
+  // Seeded under the map lock so no subscriber sees a half-seeded channel.
+  std::lock_guard<std::mutex> channel_lock(slot->mu);
+  for (const auto& event : history) {
+    if (slot->ended == absl::InfiniteFuture() &&
+        event.sequence() > slot->last_sequence()) {
+      slot->Append(std::make_shared<const v1::SessionEvent>(event));
     }
   }
 }
@@ -45,26 +82,52 @@ void EventBroker::Open(const std::string& session_id,
 void EventBroker::Publish(const v1::SessionEvent& event) {
   auto channel = Find(event.session_id());
   if (!channel) return;
-  std::lock_guard<std::mutex> lock(channel->mu);
-  if (channel->ended != absl::InfiniteFuture() ||
-      (!channel->events.empty() &&
-       event.sequence() <= channel->events.back().sequence())) {
-    return;  // nothing follows a terminal event; no duplicates
+  std::vector<std::shared_ptr<EventSink>> wake;
+  std::vector<std::pair<std::shared_ptr<EventSink>, absl::Status>> end;
+  {
+    std::lock_guard<std::mutex> lock(channel->mu);
+    if (channel->ended != absl::InfiniteFuture() ||
+        event.sequence() <= channel->last_sequence()) {
+      return;  // nothing follows a terminal event; no duplicates
+    }
+    channel->Append(std::make_shared<const v1::SessionEvent>(event));
+    const int64_t total = channel->non_progress_before.back();
+    auto& subs = channel->subscriptions;
+    for (auto it = subs.begin(); it != subs.end();) {
+      // No sink call here: sinks lock themselves, then the channel (Next).
+      std::shared_ptr<Subscription> sub = it->lock();
+      std::shared_ptr<EventSink> sink = sub ? sub->sink_.lock() : nullptr;
+      if (!sink) {
+        it = subs.erase(it);
+        continue;
+      }
+      const int64_t behind =
+          total - channel->non_progress_before[sub->next_index_];
+      if (behind > options_.max_lag_partials) {
+        // Ends only this watcher; it resumes after what it received.
+        sub->ended_ = true;
+        sub->end_status_ = WithDetail(
+            absl::ResourceExhaustedError(absl::StrCat(
+                "this watcher fell more than ", options_.max_lag_partials,
+                " results behind the session and was disconnected to bound "
+                "the server's memory; watch again with after_sequence=",
+                sub->cursor_, " to resume")),
+            MakeErrorInfo("WATCHER_FELL_BEHIND",
+                          {{"after_sequence", absl::StrCat(sub->cursor_)}}));
+        end.emplace_back(std::move(sink), sub->end_status_);
+        it = subs.erase(it);
+        continue;
+      }
+      if (sub->waiting_) {
+        sub->waiting_ = false;
+        wake.push_back(std::move(sink));
+      }
+      ++it;
+    }
+    channel->Watched();
   }
-  channel->events.push_back(event);
-  // Drop sinks that went away while delivering to the rest.
-  auto& sinks = channel->sinks;
-  sinks.erase(std::remove_if(sinks.begin(), sinks.end(),
-                             [&](const std::shared_ptr<EventSink>& sink) {
-                               if (sink->Closed()) return true;
-                               sink->OnEvent(event);
-                               return false;
-                             }),
-              sinks.end());
-  if (IsTerminalEvent(event)) {
-    channel->ended = absl::Now();
-    sinks.clear();  // nothing follows a terminal event
-  }
+  for (auto& [sink, status] : end) sink->OnEnd(status);
+  for (auto& sink : wake) sink->OnEventsAvailable();
 }
 
 bool EventBroker::Subscribe(const std::string& session_id,
@@ -72,18 +135,52 @@ bool EventBroker::Subscribe(const std::string& session_id,
                             const std::shared_ptr<EventSink>& sink) {
   auto channel = Find(session_id);
   if (!channel) return false;
-  std::lock_guard<std::mutex> lock(channel->mu);
-  bool replayed = false;
-  for (const auto& event : channel->events) {
-    if (event.sequence() > after_sequence) {
-      sink->OnEvent(event);
-      replayed = true;
+  absl::Status refused;
+  std::shared_ptr<Subscription> sub;
+  {
+    std::lock_guard<std::mutex> lock(channel->mu);
+    const auto& events = channel->events;
+    const int64_t last = channel->last_sequence();
+    const bool ended = channel->ended != absl::InfiniteFuture();
+    if (ended && after_sequence > last) {
+      refused = absl::OutOfRangeError(
+          absl::StrCat("after_sequence ", after_sequence,
+                       " is beyond the session's last event (", last, ")"));
+    } else if (ended && after_sequence == last) {
+      refused = absl::OkStatus();  // already past the terminal event
+    } else if (!events.empty() &&
+               after_sequence < events.front()->sequence() - 1) {
+      const int64_t earliest = events.front()->sequence();
+      FieldViolations cursor;
+      cursor.Add(
+          "after_sequence",
+          absl::StrCat(after_sequence,
+                       " is older than the events kept for this "
+                       "session; the earliest kept is ",
+                       earliest, ": watch with after_sequence=", earliest - 1,
+                       " or later, and GetSession for the state "
+                       "before it"));
+      refused = WithDetail(
+          cursor.ToStatus(absl::StatusCode::kOutOfRange),
+          MakeErrorInfo("CURSOR_TOO_OLD",
+                        {{"earliest_sequence", absl::StrCat(earliest)}}));
+    } else {
+      const size_t next = static_cast<size_t>(
+          std::upper_bound(events.begin(), events.end(), after_sequence,
+                           [](int64_t seq, const EventPtr& e) {
+                             return seq < e->sequence();
+                           }) -
+          events.begin());
+      sub.reset(new Subscription(channel, sink, next, &options_));
+      sub->cursor_ = after_sequence;
+      channel->subscriptions.push_back(sub);
+      channel->Watched();
     }
   }
-  if (channel->ended == absl::InfiniteFuture()) {
-    channel->sinks.push_back(sink);
-  } else if (!replayed) {
-    sink->OnEnd(absl::OkStatus());  // already past the terminal event
+  if (sub) {
+    sink->OnSubscribed(std::move(sub));
+  } else {
+    sink->OnEnd(refused);
   }
   return true;
 }
@@ -93,30 +190,128 @@ void EventBroker::Unsubscribe(const std::string& session_id,
   auto channel = Find(session_id);
   if (!channel) return;
   std::lock_guard<std::mutex> lock(channel->mu);
-  auto& sinks = channel->sinks;
-  sinks.erase(std::remove_if(sinks.begin(), sinks.end(),
-                             [&](const std::shared_ptr<EventSink>& s) {
-                               return s.get() == sink;
-                             }),
-              sinks.end());
+  auto& subs = channel->subscriptions;
+  subs.erase(std::remove_if(subs.begin(), subs.end(),
+                            [&](const std::weak_ptr<Subscription>& weak) {
+                              auto sub = weak.lock();
+                              return !sub || sub->sink_.lock().get() == sink;
+                            }),
+             subs.end());
+  channel->Watched();
 }
 
-void EventBroker::Sweep(absl::Time now) {
-  std::lock_guard<std::mutex> lock(mu_);
-  for (auto it = channels_.begin(); it != channels_.end();) {
-    bool expired;
-    {
-      std::lock_guard<std::mutex> channel_lock(it->second->mu);
-      expired = it->second->ended != absl::InfiniteFuture() &&
-                now - it->second->ended > retention_;
+std::vector<std::pair<std::string, int64_t>> EventBroker::Unfed(
+    const std::function<bool(const std::string&)>& fed_here) const {
+  std::vector<std::pair<std::string, int64_t>> candidates;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, channel] : channels_) {
+      std::lock_guard<std::mutex> channel_lock(channel->mu);
+      if (channel->ended == absl::InfiniteFuture() && channel->Watched()) {
+        candidates.emplace_back(id, channel->last_sequence());
+      }
     }
-    it = expired ? channels_.erase(it) : std::next(it);
+  }
+  // Asked outside the broker's locks: fed_here takes the job runner's.
+  candidates.erase(
+      std::remove_if(candidates.begin(), candidates.end(),
+                     [&](const auto& c) { return fed_here(c.first); }),
+      candidates.end());
+  return candidates;
+}
+
+void EventBroker::Sweep(
+    absl::Time now, const std::function<bool(const std::string&)>& fed_here) {
+  std::vector<std::string> idle;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = channels_.begin(); it != channels_.end();) {
+      auto& channel = *it->second;
+      std::lock_guard<std::mutex> channel_lock(channel.mu);
+      const bool watched = channel.Watched();
+      if (channel.ended != absl::InfiniteFuture()) {
+        if (now - channel.ended > options_.retention) {
+          it = channels_.erase(it);
+          continue;
+        }
+      } else if (!watched &&
+                 now - channel.unwatched_since > options_.retention) {
+        idle.push_back(it->first);
+      }
+      ++it;
+    }
+  }
+  std::vector<std::string> drop;
+  for (auto& id : idle) {
+    if (!fed_here(id)) drop.push_back(std::move(id));
+  }
+  if (drop.empty()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& id : drop) {
+    auto it = channels_.find(id);
+    if (it == channels_.end()) continue;
+    std::lock_guard<std::mutex> channel_lock(it->second->mu);
+    if (!it->second->Watched() && it->second->ended == absl::InfiniteFuture()) {
+      channels_.erase(it);
+    }
   }
 }
 
 size_t EventBroker::ChannelCount() const {
   std::lock_guard<std::mutex> lock(mu_);
   return channels_.size();
+}
+
+size_t EventBroker::WatcherCount() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t n = 0;
+  for (const auto& [id, channel] : channels_) {
+    std::lock_guard<std::mutex> channel_lock(channel->mu);
+    n += channel->subscriptions.size();
+  }
+  return n;
+}
+
+Subscription::Subscription(std::shared_ptr<EventBroker::Channel> channel,
+                           std::weak_ptr<EventSink> sink, size_t next_index,
+                           const BrokerOptions* options)
+    : channel_(std::move(channel)),
+      sink_(std::move(sink)),
+      options_(options),
+      next_index_(next_index) {}
+
+Subscription::Pull Subscription::Next() {
+  std::lock_guard<std::mutex> lock(channel_->mu);
+  Pull pull;
+  if (ended_) {
+    pull.ended = true;
+    pull.status = end_status_;
+    return pull;
+  }
+  const auto& events = channel_->events;
+  if (next_index_ >= events.size()) {
+    if (channel_->ended != absl::InfiniteFuture()) {
+      pull.ended = true;  // the terminal event was the last one pulled
+    } else {
+      waiting_ = true;
+    }
+    return pull;
+  }
+  if (events.size() - next_index_ > options_->coalesce_after) {
+    // Far behind: a progress-only event superseded by a later one is skipped.
+    while (next_index_ + 1 < events.size() &&
+           IsProgressOnly(*events[next_index_])) {
+      ++next_index_;
+    }
+  }
+  pull.event = events[next_index_++];
+  cursor_ = pull.event->sequence();
+  return pull;
+}
+
+int64_t Subscription::cursor() const {
+  std::lock_guard<std::mutex> lock(channel_->mu);
+  return cursor_;
 }
 
 }  // namespace goodbuy::core

@@ -286,6 +286,11 @@ int JobRunner::Running() const {
   return static_cast<int>(jobs_.size());
 }
 
+bool JobRunner::Has(const std::string& session_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return jobs_.count(session_id) > 0;
+}
+
 void JobRunner::Run(const store::ClaimedSession& claimed) {
   const v1::Session& session = claimed.session;
   const std::string& id = session.session_id();

@@ -78,6 +78,8 @@ class JobRunner {
   // The lease of `session_id` is gone: its job stops without writing.
   void LoseLease(const std::string& session_id);
   int Running() const;
+  // Whether a job for the session runs here.
+  bool Has(const std::string& session_id) const;
 
  private:
   std::shared_ptr<std::atomic<int>> Register(const std::string& session_id,

@@ -43,24 +43,32 @@ SessionService::SessionService(ServiceOptions options,
       sessions_(sessions),
       businesses_(businesses),
       db_pool_(db_pool),
-      broker_(options_.channel_retention),
+      broker_(options_.broker),
       runner_(options_.job, sessions, businesses, &broker_),
-      jobs_("job", options_.job_threads,
-            static_cast<size_t>(options_.job_threads) * 4) {}
+      jobs_("job", std::max(options_.job_threads, 1),
+            static_cast<size_t>(std::max(options_.job_threads, 1)) * 4),
+      follower_(
+          options_.follower, &broker_, sessions,
+          [this](const std::string& id) { return runner_.Has(id); },
+          [this](std::function<void()> task) { return OnDb(std::move(task)); },
+          &timer_) {}
 
 SessionService::~SessionService() { Shutdown(absl::ZeroDuration()); }
 
 void SessionService::UseNotifications(
     store::EventNotifications* notifications) {
   notifications_ = notifications;
-  notifications_->Start(
-      [this](const std::string& session_id) { OnSessionNotified(session_id); });
+  follower_.UseNotifications(notifications);
+  notifications_->Start([this](const std::string& session_id) {
+    follower_.OnNotified(session_id);
+  });
 }
 
 void SessionService::Start() {
   timer_.RunAfter(options_.claim_interval, [this] { ClaimLoop(); });
   timer_.RunAfter(options_.heartbeat_interval, [this] { HeartbeatLoop(); });
   timer_.RunAfter(options_.reap_interval, [this] { ReapLoop(); });
+  follower_.Start();
 }
 
 void SessionService::Shutdown(absl::Duration grace) {
@@ -205,7 +213,8 @@ void SessionService::StartJob(store::ClaimedSession claimed) {
 
 void SessionService::ClaimLoop() {
   if (stopping_.load()) return;
-  broker_.Sweep(absl::Now());
+  broker_.Sweep(absl::Now(),
+                [this](const std::string& id) { return runner_.Has(id); });
   if (HasCapacity(claiming_.load())) OnDb([this] { ClaimBatch(); });
   timer_.RunAfter(options_.claim_interval, [this] { ClaimLoop(); });
 }
@@ -351,7 +360,7 @@ void SessionService::Watch(const v1::WatchSessionRequest& request,
     return;
   }
   if (!OnDb([this, id = request.session_id(), after = request.after_sequence(),
-             sink] { WatchFromDb(id, after, sink, /*first=*/true); })) {
+             sink] { OpenFromDb(id, after, sink); })) {
     sink->OnEnd(Overloaded());
   }
 }
@@ -361,107 +370,25 @@ void SessionService::Unwatch(const std::string& session_id,
   broker_.Unsubscribe(session_id, sink);
 }
 
-// Runs on the DB pool: back-fills from the events table, then hands over to
-// the broker as soon as the session runs here, or polls until it ends.
-void SessionService::WatchFromDb(const std::string& session_id, int64_t after,
-                                 const std::shared_ptr<EventSink>& sink,
-                                 bool first) {
-  if (sink->Closed()) {
-    StopWaiting(session_id, sink.get());
+// Runs on the DB pool. The channel it opens is fed by the follower until a
+// job here claims the session (then the job publishes), or until it ends.
+void SessionService::OpenFromDb(const std::string& session_id, int64_t after,
+                                const std::shared_ptr<EventSink>& sink) {
+  if (sink->Closed()) return;
+  auto session = sessions_->GetSession(session_id);
+  if (!session.ok()) {
+    sink->OnEnd(session.status());
     return;
   }
-  if (first) {
-    auto session = sessions_->GetSession(session_id);
-    if (!session.ok()) {
-      sink->OnEnd(session.status());
-      return;
-    }
-    // The table's last_sequence trails the live stream by up to one
-    // progress flush, so a cursor beyond it is only wrong once the session
-    // has ended.
-    if (store::IsTerminal(session->status())) {
-      if (after > session->last_sequence()) {
-        sink->OnEnd(absl::OutOfRangeError(absl::StrCat(
-            "after_sequence ", after, " is beyond the session's last event (",
-            session->last_sequence(), ")")));
-        return;
-      }
-      if (after == session->last_sequence()) {
-        sink->OnEnd(absl::OkStatus());  // nothing after the terminal event
-        return;
-      }
-    }
-  }
-  if (broker_.Subscribe(session_id, after, sink)) {
-    StopWaiting(session_id, sink.get());
+  auto history = sessions_->ListEvents(session_id, 0);
+  if (!history.ok()) {
+    sink->OnEnd(history.status());
     return;
   }
-  auto events = sessions_->ListEvents(session_id, after);
-  if (!events.ok()) {
-    StopWaiting(session_id, sink.get());
-    sink->OnEnd(events.status());
-    return;
+  broker_.Open(session_id, *history);
+  if (!broker_.Subscribe(session_id, after, sink)) {
+    sink->OnEnd(Overloaded());  // swept in the meantime: the client retries
   }
-  for (const auto& event : *events) {
-    sink->OnEvent(event);
-    after = event.sequence();
-    if (IsTerminalEvent(event)) {
-      StopWaiting(session_id, sink.get());
-      return;
-    }
-  }
-  if (stopping_.load()) {
-    StopWaiting(session_id, sink.get());
-    sink->OnEnd(absl::UnavailableError("the server is shutting down"));
-    return;
-  }
-  WaitForEvents(session_id, after, sink);
-}
-
-void SessionService::WaitForEvents(const std::string& session_id, int64_t after,
-                                   const std::shared_ptr<EventSink>& sink) {
-  // The timer and a notification race to run the next poll; the first wins.
-  auto fired = std::make_shared<std::atomic<bool>>(false);
-  auto poll = [this, session_id, after, sink, fired] {
-    if (fired->exchange(true)) return;
-    if (!OnDb([this, session_id, after, sink] {
-          WatchFromDb(session_id, after, sink, /*first=*/false);
-        })) {
-      StopWaiting(session_id, sink.get());
-      sink->OnEnd(Overloaded());
-    }
-  };
-  const bool notified = notifications_ != nullptr && notifications_->Healthy();
-  if (notifications_ != nullptr) {
-    std::lock_guard<std::mutex> lock(waiting_mu_);
-    waiting_[session_id][sink.get()] = poll;
-  }
-  // Registered before this poll's read finished, so no notification is lost;
-  // with notifications flowing, the timer is only the fallback.
-  timer_.RunAfter(notified ? options_.watch_poll * 4 : options_.watch_poll,
-                  poll);
-}
-
-void SessionService::StopWaiting(const std::string& session_id,
-                                 const EventSink* sink) {
-  if (notifications_ == nullptr) return;
-  std::lock_guard<std::mutex> lock(waiting_mu_);
-  auto it = waiting_.find(session_id);
-  if (it == waiting_.end()) return;
-  it->second.erase(sink);
-  if (it->second.empty()) waiting_.erase(it);
-}
-
-void SessionService::OnSessionNotified(const std::string& session_id) {
-  std::unordered_map<const EventSink*, std::function<void()>> wake;
-  {
-    std::lock_guard<std::mutex> lock(waiting_mu_);
-    auto it = waiting_.find(session_id);
-    if (it == waiting_.end()) return;
-    wake.swap(it->second);
-    waiting_.erase(it);
-  }
-  for (auto& [sink, poll] : wake) poll();
 }
 
 }  // namespace goodbuy::core

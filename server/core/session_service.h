@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "server/core/event_broker.h"
+#include "server/core/event_follower.h"
 #include "server/core/executor.h"
 #include "server/core/job_runner.h"
 #include "server/store/business_store.h"
@@ -50,10 +51,11 @@ struct ServiceOptions {
   // Attempts, retry backoff, progress pacing: see JobOptions.
   // How often idle capacity looks for pending sessions.
   absl::Duration claim_interval = absl::Milliseconds(500);
-  // How often a watcher of a session not running here polls the events.
-  absl::Duration watch_poll = absl::Milliseconds(250);
-  // How long a finished session's events stay in memory for late watchers.
-  absl::Duration channel_retention = absl::Minutes(5);
+  // How often watched sessions not running here are read from the events
+  // table (poll, or poll_notified while NOTIFY wakes them).
+  FollowerOptions follower;
+  // Channel retention, coalescing and the slow-watcher bound.
+  BrokerOptions broker;
   JobOptions job;
 };
 
@@ -97,6 +99,10 @@ class SessionService {
   void Unwatch(const std::string& session_id, const EventSink* sink);
 
   EventBroker& broker() { return broker_; }
+  // Whether this process runs the session's job (and publishes its events).
+  bool RunsHere(const std::string& session_id) const {
+    return runner_.Has(session_id);
+  }
   int RunningJobs() const { return runner_.Running(); }
 
  private:
@@ -109,15 +115,10 @@ class SessionService {
   void ClaimLoop();
   void HeartbeatLoop();
   void ReapLoop();
-  void WatchFromDb(const std::string& session_id, int64_t after,
-                   const std::shared_ptr<EventSink>& sink, bool first);
-  // Schedules the next WatchFromDb for a watcher with nothing new: on a
-  // notification about the session, or after the poll interval, whichever
-  // comes first.
-  void WaitForEvents(const std::string& session_id, int64_t after,
-                     const std::shared_ptr<EventSink>& sink);
-  void StopWaiting(const std::string& session_id, const EventSink* sink);
-  void OnSessionNotified(const std::string& session_id);
+  // Opens the session's channel from the events table and subscribes
+  // `sink` to it (a session not running here). DB pool only.
+  void OpenFromDb(const std::string& session_id, int64_t after,
+                  const std::shared_ptr<EventSink>& sink);
   // True when a job slot is free, counting `claiming` claims in progress.
   bool HasCapacity(int claiming) const;
   // Takes every free job slot for a claim in progress; returns how many.
@@ -135,12 +136,8 @@ class SessionService {
   Timer timer_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> claiming_{0};
+  EventFollower follower_;
   store::EventNotifications* notifications_ = nullptr;
-  std::mutex waiting_mu_;
-  // Watchers polling the table, by session: their next poll, to run early.
-  std::unordered_map<
-      std::string, std::unordered_map<const EventSink*, std::function<void()>>>
-      waiting_ ABSL_GUARDED_BY(waiting_mu_);
 };
 
 }  // namespace goodbuy::core

@@ -30,8 +30,9 @@ core::CallOptions Call(const grpc::CallbackServerContext& context) {
 
 }  // namespace
 
-AnalysisServiceImpl::AnalysisServiceImpl(core::SessionService* service)
-    : service_(service) {}
+AnalysisServiceImpl::AnalysisServiceImpl(core::SessionService* service,
+                                         StreamOptions streams)
+    : service_(service), streams_(streams) {}
 
 grpc::ServerUnaryReactor* AnalysisServiceImpl::CreateSession(
     grpc::CallbackServerContext* context,

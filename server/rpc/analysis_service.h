@@ -10,13 +10,15 @@
 #include "goodbuy/analysis/v1/analysis_service.grpc.pb.h"
 #include "server/core/session_service.h"
 #include "server/rpc/event_stream.h"
+#include "server/rpc/stream_registry.h"
 
 namespace goodbuy::rpc {
 
 class AnalysisServiceImpl final
     : public analysis::v1::AnalysisService::CallbackService {
  public:
-  explicit AnalysisServiceImpl(core::SessionService* service);
+  AnalysisServiceImpl(core::SessionService* service,
+                      StreamOptions streams = {});
 
   grpc::ServerUnaryReactor* CreateSession(
       grpc::CallbackServerContext* context,

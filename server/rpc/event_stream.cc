@@ -1,35 +1,41 @@
 #include "server/rpc/event_stream.h"
 
+#include <optional>
+#include <string>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "server/common/errors.h"
+#include "server/common/time_util.h"
 #include "server/rpc/status_mapping.h"
 
 namespace goodbuy::rpc {
 
-// The state a stream shares with the broker. Every method takes mu_; the
-// reactor pointer is cleared in OnDone, after which nothing touches it.
-class EventStream::Sink final : public core::EventSink {
+// The state a stream shares with the broker and the registry. Every method
+// takes mu_ (never held while calling the broker's Publish side, which
+// calls in); the reactor pointer is cleared in OnDone, after which nothing
+// touches it.
+class EventStream::Sink final : public core::EventSink,
+                                public RegisteredStream {
  public:
   explicit Sink(EventStream* reactor) : reactor_(reactor) {}
 
-  void OnEvent(const v1::SessionEvent& event) override {
+  void OnSubscribed(std::shared_ptr<core::Subscription> subscription) override {
     std::lock_guard<std::mutex> lock(mu_);
-    if (finishing_ || reactor_ == nullptr) return;
-    if (session_id_.empty()) session_id_ = event.session_id();
-    queue_.Push(event);
+    subscription_ = std::move(subscription);
     MaybeWriteLocked();
   }
 
-  void OnEnd(const absl::Status& status) override {
+  void OnEventsAvailable() override {
     std::lock_guard<std::mutex> lock(mu_);
-    if (finishing_ || reactor_ == nullptr) return;
-    finishing_ = true;
-    if (writing_) {
-      pending_status_ = ToGrpcStatus(status);  // finish after the write
-    } else {
-      reactor_->Finish(ToGrpcStatus(status));
-    }
+    MaybeWriteLocked();
+  }
+
+  void OnEnd(const absl::Status& status) override { End(status); }
+
+  void End(const absl::Status& status) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    FinishLocked(ToGrpcStatus(status));
   }
 
   bool Closed() const override {
@@ -37,35 +43,49 @@ class EventStream::Sink final : public core::EventSink {
     return finishing_ || reactor_ == nullptr;
   }
 
+  void HeartbeatIfIdleSince(absl::Time idle_since) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (writing_ || finishing_ || reactor_ == nullptr ||
+        last_write_ > idle_since) {
+      return;
+    }
+    // Repeats the last event's state at its sequence, so the client's
+    // resume cursor does not move.
+    auto heartbeat = std::make_shared<v1::SessionEvent>();
+    if (last_event_) {
+      heartbeat->set_session_id(last_event_->session_id());
+      heartbeat->set_sequence(last_event_->sequence());
+      heartbeat->set_status(last_event_->status());
+      heartbeat->set_progress_percentage(last_event_->progress_percentage());
+      heartbeat->set_stage(last_event_->stage());
+    } else {
+      heartbeat->set_session_id(session_id_);
+      if (subscription_) heartbeat->set_sequence(subscription_->cursor());
+    }
+    heartbeat->mutable_heartbeat();
+    *heartbeat->mutable_event_time() = ToProtoTime(absl::Now());
+    StartWriteLocked(std::move(heartbeat));
+  }
+
   void WriteDone(bool ok) {
     std::lock_guard<std::mutex> lock(mu_);
     writing_ = false;
     if (reactor_ == nullptr) return;
     if (!ok) {  // the client is gone: the call is over
-      if (!pending_status_.has_value())
-        pending_status_ = grpc::Status::CANCELLED;
-      finishing_ = true;
-    } else if (!finishing_ && core::IsTerminalEvent(in_flight_)) {
-      finishing_ = true;
-      pending_status_ = grpc::Status::OK;
+      FinishLocked(pending_status_.value_or(grpc::Status::CANCELLED));
+    } else if (core::IsTerminalEvent(*in_flight_)) {
+      FinishLocked(grpc::Status::OK);
+    } else if (pending_status_.has_value()) {
+      FinishLocked(*pending_status_);
+    } else {
+      MaybeWriteLocked();
     }
-    if (finishing_) {
-      if (pending_status_.has_value()) {
-        reactor_->Finish(*pending_status_);
-        pending_status_.reset();
-      }
-      return;
-    }
-    MaybeWriteLocked();
-  }
-
-  void Cancelled() {
-    OnEnd(absl::CancelledError("the client cancelled the stream"));
   }
 
   void Detach() {
     std::lock_guard<std::mutex> lock(mu_);
     reactor_ = nullptr;
+    subscription_.reset();
   }
 
   std::string session_id() const {
@@ -80,22 +100,50 @@ class EventStream::Sink final : public core::EventSink {
 
  private:
   void MaybeWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (writing_ || finishing_) return;
-    auto next = queue_.Pop();
-    if (!next.has_value()) return;
-    in_flight_ = *std::move(next);
+    if (writing_ || finishing_ || reactor_ == nullptr || !subscription_) {
+      return;
+    }
+    core::Subscription::Pull pull = subscription_->Next();
+    if (pull.event) {
+      last_event_ = pull.event;
+      StartWriteLocked(std::move(pull.event));
+    } else if (pull.ended) {
+      FinishLocked(ToGrpcStatus(pull.status));
+    }
+  }
+
+  void StartWriteLocked(std::shared_ptr<const v1::SessionEvent> event)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    in_flight_ = std::move(event);  // alive until WriteDone
     writing_ = true;
-    reactor_->StartWrite(&in_flight_);
+    last_write_ = absl::Now();
+    reactor_->StartWrite(in_flight_.get());
+  }
+
+  // Finishes now, or after the write in flight.
+  void FinishLocked(const grpc::Status& status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_ || reactor_ == nullptr) return;
+    finishing_ = true;
+    if (writing_) {
+      if (!pending_status_.has_value()) pending_status_ = status;
+      return;
+    }
+    finished_ = true;
+    reactor_->Finish(status);
   }
 
   mutable std::mutex mu_;
   EventStream* reactor_ ABSL_GUARDED_BY(mu_);
-  core::WatchQueue queue_ ABSL_GUARDED_BY(mu_);
-  v1::SessionEvent in_flight_ ABSL_GUARDED_BY(mu_);  // alive until WriteDone
+  std::shared_ptr<core::Subscription> subscription_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const v1::SessionEvent> in_flight_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const v1::SessionEvent> last_event_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finishing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<grpc::Status> pending_status_ ABSL_GUARDED_BY(mu_);
   std::string session_id_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_write_ ABSL_GUARDED_BY(mu_) = absl::Now();
 };
 
 EventStream::EventStream(core::SessionService* service,
@@ -103,15 +151,17 @@ EventStream::EventStream(core::SessionService* service,
     : service_(service),
       registry_(registry),
       sink_(std::make_shared<Sink>(this)) {
-  registry_->Add(sink_);
+  registered_ = registry_->Add(sink_);
 }
 
 void EventStream::Watch(const v1::WatchSessionRequest& request) {
+  if (!registered_) return;  // already finished by the registry
   sink_->set_session_id(request.session_id());
   service_->Watch(request, sink_);
 }
 
 void EventStream::Run(const v1::RunSessionRequest& request) {
+  if (!registered_) return;
   auto sink = sink_;
   service_->Create(request.session(),
                    [service = service_, sink](absl::StatusOr<v1::Session> s) {
@@ -128,7 +178,9 @@ void EventStream::Run(const v1::RunSessionRequest& request) {
 
 void EventStream::OnWriteDone(bool ok) { sink_->WriteDone(ok); }
 
-void EventStream::OnCancel() { sink_->Cancelled(); }
+void EventStream::OnCancel() {
+  sink_->End(absl::CancelledError("the client cancelled the stream"));
+}
 
 void EventStream::OnDone() {
   sink_->Detach();
@@ -136,41 +188,6 @@ void EventStream::OnDone() {
   if (!id.empty()) service_->Unwatch(id, sink_.get());
   registry_->Remove(sink_.get());
   delete this;
-}
-
-void StreamRegistry::Add(const std::shared_ptr<core::EventSink>& sink) {
-  absl::Status closed;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!closed_.has_value()) {
-      sinks_[sink.get()] = sink;
-      return;
-    }
-    closed = *closed_;
-  }
-  sink->OnEnd(closed);  // a stream that arrives during shutdown
-}
-
-void StreamRegistry::Remove(const core::EventSink* sink) {
-  std::lock_guard<std::mutex> lock(mu_);
-  sinks_.erase(sink);
-}
-
-void StreamRegistry::CloseAll(const absl::Status& status) {
-  std::vector<std::shared_ptr<core::EventSink>> open;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    closed_ = status;
-    for (auto& [ptr, weak] : sinks_) {
-      if (auto sink = weak.lock()) open.push_back(std::move(sink));
-    }
-  }
-  for (auto& sink : open) sink->OnEnd(status);
-}
-
-size_t StreamRegistry::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return sinks_.size();
 }
 
 }  // namespace goodbuy::rpc

@@ -186,6 +186,10 @@ class SessionStore {
   // Persisted events with sequence > after_sequence, ascending.
   virtual absl::StatusOr<std::vector<v1::SessionEvent>> ListEvents(
       const std::string& session_id, int64_t after_sequence) = 0;
+  // The same for many sessions in one statement (session id, after
+  // sequence): ascending by session id, then sequence.
+  virtual absl::StatusOr<std::vector<v1::SessionEvent>> ListEventsAfter(
+      const std::vector<std::pair<std::string, int64_t>>& cursors) = 0;
 };
 
 }  // namespace goodbuy::store

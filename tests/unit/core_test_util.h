@@ -50,16 +50,18 @@ inline v1::SessionEvent Terminal(const std::string& id, int64_t seq,
 }
 
 // Records events and errors; Wait* block (with a timeout) until a condition
-// holds.
+// holds. Pulls every available event at once (a watcher that keeps up) unless
+// paused, when it pulls nothing until Resume() (a stalled client).
 class RecordingSink : public EventSink {
  public:
-  void OnEvent(const v1::SessionEvent& event) override {
+  void OnSubscribed(std::shared_ptr<Subscription> subscription) override {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      events_.push_back(event);
+      subscription_ = std::move(subscription);
     }
-    cv_.notify_all();
+    Drain();
   }
+  void OnEventsAvailable() override { Drain(); }
   void OnEnd(const absl::Status& status) override {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -69,6 +71,31 @@ class RecordingSink : public EventSink {
   }
   bool Closed() const override { return closed_.load(); }
   void Close() { closed_.store(true); }
+  void Pause() { paused_.store(true); }
+  void Resume() {
+    paused_.store(false);
+    Drain();
+  }
+  // Pulls one event if one is available (while paused, to step slowly).
+  bool PullOne() {
+    std::shared_ptr<Subscription> sub;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      sub = subscription_;
+    }
+    if (!sub) return false;
+    Subscription::Pull pull = sub->Next();
+    if (pull.event) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        events_.push_back(*pull.event);
+      }
+      cv_.notify_all();
+      return true;
+    }
+    if (pull.ended && !pull.status.ok()) OnEnd(pull.status);
+    return false;
+  }
 
   std::vector<v1::SessionEvent> events() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -101,7 +128,16 @@ class RecordingSink : public EventSink {
   std::condition_variable cv_;
   std::vector<v1::SessionEvent> events_;
   std::vector<absl::Status> errors_;
+  std::shared_ptr<Subscription> subscription_;
   std::atomic<bool> closed_{false};
+  std::atomic<bool> paused_{false};
+  std::mutex drain_mu_;  // one drain at a time keeps events in order
+
+  void Drain() {
+    std::lock_guard<std::mutex> drain(drain_mu_);
+    while (!paused_.load() && PullOne()) {
+    }
+  }
 };
 
 // Waits for a value handed to a callback on another thread.

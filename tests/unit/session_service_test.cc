@@ -65,6 +65,9 @@ class MockSessionStore : public store::SessionStore {
               (override));
   MOCK_METHOD(absl::StatusOr<std::vector<v1::SessionEvent>>, ListEvents,
               (const std::string&, int64_t), (override));
+  MOCK_METHOD(absl::StatusOr<std::vector<v1::SessionEvent>>, ListEventsAfter,
+              ((const std::vector<std::pair<std::string, int64_t>>&)),
+              (override));
 };
 
 class MockBusinessStore : public store::BusinessStore {
@@ -201,6 +204,10 @@ class SessionServiceTest : public ::testing::Test {
           }
           return table;
         }));
+    // The follower reads the table for channels no local job feeds yet.
+    EXPECT_CALL(sessions_, ListEventsAfter(_))
+        .Times(AnyNumber())
+        .WillRepeatedly(Return(std::vector<v1::SessionEvent>{}));
   }
 
   StrictMock<MockSessionStore> sessions_;
@@ -485,6 +492,10 @@ TEST_F(SessionServiceTest, WatchBeyondTheLastEventIsOutOfRange) {
   row.set_status(v1::SESSION_STATUS_COMPLETED);
   row.set_last_sequence(4);
   EXPECT_CALL(sessions_, GetSession(kSession)).WillOnce(Return(row));
+  EXPECT_CALL(sessions_, ListEvents(kSession, 0))
+      .WillOnce(Return(std::vector<v1::SessionEvent>{
+          core_testing::Progress(kSession, 1, 0),
+          core_testing::Terminal(kSession, 4, v1::SESSION_STATUS_COMPLETED)}));
   auto sink = std::make_shared<RecordingSink>();
   v1::WatchSessionRequest watch;
   watch.set_session_id(kSession);
@@ -500,8 +511,9 @@ TEST_F(SessionServiceTest, WatchOfFinishedSessionBackFillsFromTheStore) {
   row.set_status(v1::SESSION_STATUS_COMPLETED);
   row.set_last_sequence(3);
   EXPECT_CALL(sessions_, GetSession(kSession)).WillOnce(Return(row));
-  EXPECT_CALL(sessions_, ListEvents(kSession, 1))
+  EXPECT_CALL(sessions_, ListEvents(kSession, 0))
       .WillOnce(Return(std::vector<v1::SessionEvent>{
+          core_testing::Progress(kSession, 1, 0),
           core_testing::Progress(kSession, 2, 50),
           core_testing::Terminal(kSession, 3, v1::SESSION_STATUS_COMPLETED)}));
   auto sink = std::make_shared<RecordingSink>();

@@ -221,10 +221,12 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
       "notify_events",
       absl::StrCat("SELECT pg_notify('", kSessionEventsChannel, "', $1)"));
   pool_->Prepare(
-      "list_events",
-      "SELECT translate(encode(event, 'base64'), E'\\n', '') AS event "
-      "FROM session_events "
-      "WHERE session_id = $1 AND sequence > $2 ORDER BY sequence");
+      "list_events_after",
+      "SELECT translate(encode(e.event, 'base64'), E'\\n', '') AS event "
+      "FROM unnest(string_to_array($1, ','), "
+      "string_to_array($2, ',')::bigint[]) AS c (session_id, after) "
+      "JOIN session_events e ON e.session_id = c.session_id "
+      "AND e.sequence > c.after ORDER BY e.session_id, e.sequence");
   pool_->Prepare(
       "claim_session",
       absl::StrCat(
@@ -693,6 +695,17 @@ absl::Status PgSessionStore::FinishUnsuccessfully(const Failure& failure) {
 
 absl::StatusOr<std::vector<v1::SessionEvent>> PgSessionStore::ListEvents(
     const std::string& session_id, int64_t after_sequence) {
+  return ListEventsAfter({{session_id, after_sequence}});
+}
+
+absl::StatusOr<std::vector<v1::SessionEvent>> PgSessionStore::ListEventsAfter(
+    const std::vector<std::pair<std::string, int64_t>>& cursors) {
+  if (cursors.empty()) return std::vector<v1::SessionEvent>{};
+  std::string ids, afters;
+  for (const auto& [id, after] : cursors) {
+    absl::StrAppend(&ids, ids.empty() ? "" : ",", id);
+    absl::StrAppend(&afters, afters.empty() ? "" : ",", after);
+  }
   return pool_->With(
       "list session events",
       [&](pqxx::connection& conn)
@@ -700,13 +713,12 @@ absl::StatusOr<std::vector<v1::SessionEvent>> PgSessionStore::ListEvents(
         pqxx::read_transaction tx(conn);
         std::vector<v1::SessionEvent> events;
         for (const auto& row :
-             tx.exec_prepared("list_events", session_id, after_sequence)) {
+             tx.exec_prepared("list_events_after", ids, afters)) {
           std::string bytes;
           v1::SessionEvent event;
           if (!absl::Base64Unescape(row[0].c_str(), &bytes) ||
               !event.ParseFromString(bytes)) {
-            return absl::DataLossError(absl::StrCat(
-                "session '", session_id, "' has an unreadable event"));
+            return absl::DataLossError("a session has an unreadable event");
           }
           events.push_back(std::move(event));
         }

@@ -47,6 +47,8 @@ class PgSessionStore final : public SessionStore {
   absl::Status FinishUnsuccessfully(const Failure& failure) override;
   absl::StatusOr<std::vector<v1::SessionEvent>> ListEvents(
       const std::string& session_id, int64_t after_sequence) override;
+  absl::StatusOr<std::vector<v1::SessionEvent>> ListEventsAfter(
+      const std::vector<std::pair<std::string, int64_t>>& cursors) override;
 
  private:
   PgPool* const pool_;
