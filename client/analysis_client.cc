@@ -23,6 +23,14 @@ int ToMillis(absl::Duration d) {
       std::clamp<int64_t>(absl::ToInt64Milliseconds(d), 1, 1 << 30));
 }
 
+// A broken stream worth opening again after a backoff: the server went
+// away (UNAVAILABLE), or ended this watcher because it fell behind or had
+// too many streams open (RESOURCE_EXHAUSTED).
+bool Resumable(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnavailable ||
+         status.code() == absl::StatusCode::kResourceExhausted;
+}
+
 }  // namespace
 
 grpc::ChannelArguments ChannelArgumentsFor(
@@ -300,7 +308,7 @@ absl::Status AnalysisClient::Watch(const std::string& session_id,
     const StreamEnd end = ReadStream(open, on_event, canceller, &last_sequence,
                                      &seen_id, &progressed, &status);
     if (end != StreamEnd::kBroken) return absl::OkStatus();
-    if (status.code() != absl::StatusCode::kUnavailable) return status;
+    if (!Resumable(status)) return status;
     if (progressed) {
       failures = 0;
       last_progress = absl::Now();
@@ -344,7 +352,7 @@ absl::Status AnalysisClient::Run(const v1::CreateSessionRequest& request,
     const StreamEnd end = ReadStream(open, on_event, canceller, &last_sequence,
                                      &session_id, &progressed, &status);
     if (end != StreamEnd::kBroken) return absl::OkStatus();
-    if (status.code() != absl::StatusCode::kUnavailable) return status;
+    if (!Resumable(status)) return status;
     if (!session_id.empty()) {
       return Watch(session_id, last_sequence, on_event, canceller);
     }

@@ -6,10 +6,11 @@
 // (CreateSession only when it carries a request_id, which the client assigns
 // when the caller did not). Watch() and Run() follow a session to its
 // terminal event across broken streams: on UNAVAILABLE (server restart,
-// replica shutdown) they reconnect with backoff and resume after the last
-// sequence seen, so the callback sees every event at most once, in sequence
-// order. They block the calling thread and run the callback on it; a
-// CallCanceller stops them from another thread (e.g. a signal thread).
+// replica shutdown) and RESOURCE_EXHAUSTED (the watcher fell too far behind,
+// or the server has too many streams) they reconnect with backoff and resume
+// after the last sequence seen, so the callback sees every event at most once,
+// in sequence order. They block the calling thread and run the callback on it;
+// a CallCanceller stops them from another thread (e.g. a signal thread).
 // Errors: every method returns the server's status converted by
 // FromGrpcStatus (code, message, google.rpc details as payloads), or
 // CANCELLED when a CallCanceller stopped the call.
@@ -138,7 +139,8 @@ class AnalysisClient {
   // `on_event` until a terminal event (COMPLETED, FAILED, CANCELLED), then
   // returns OK; also OK when the server ends the stream cleanly with nothing
   // to send (the cursor was already at the terminal event). Resumes after
-  // the last sequence seen when the stream breaks with UNAVAILABLE; gives up
+  // the last sequence seen when the stream breaks with UNAVAILABLE or
+  // RESOURCE_EXHAUSTED; gives up
   // with the last error after options.reconnect_timeout without an event.
   // Heartbeat events are passed on too but never move the cursor.
   absl::Status Watch(const std::string& session_id, int64_t after_sequence,

@@ -100,6 +100,11 @@ ABSL_FLAG(int, max_run_s, EnvIntOr("ANALYSIS_MAX_RUN_S", 0),
 ABSL_FLAG(int, shutdown_grace_s, EnvIntOr("ANALYSIS_SHUTDOWN_GRACE_S", 10),
           "seconds running jobs get to finish on SIGTERM before their "
           "sessions go back to the queue (env ANALYSIS_SHUTDOWN_GRACE_S)");
+ABSL_FLAG(int, event_retention_days,
+          EnvIntOr("ANALYSIS_EVENT_RETENTION_DAYS", 30),
+          "delete the events of sessions that ended longer ago, keeping each "
+          "one's terminal event; 0 keeps them forever "
+          "(env ANALYSIS_EVENT_RETENTION_DAYS)");
 ABSL_FLAG(int, heartbeat_s, EnvIntOr("ANALYSIS_HEARTBEAT_S", 15),
           "a watch stream with nothing to send for this long gets a "
           "heartbeat event, so proxies keep it (env ANALYSIS_HEARTBEAT_S)");
@@ -242,6 +247,8 @@ int Serve() {
   options.reap_interval = options.lease / 2;
   options.max_running_per_user = absl::GetFlag(FLAGS_max_running_per_user);
   options.broker.max_lag_partials = absl::GetFlag(FLAGS_watch_max_lag);
+  options.event_retention =
+      absl::Hours(24) * std::max(0, absl::GetFlag(FLAGS_event_retention_days));
   goodbuy::core::SessionService service(options, &sessions, &businesses,
                                         &db_pool);
   // Watchers of sessions running on other replicas wake on NOTIFY.

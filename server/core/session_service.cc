@@ -69,6 +69,9 @@ void SessionService::Start() {
   timer_.RunAfter(options_.heartbeat_interval, [this] { HeartbeatLoop(); });
   timer_.RunAfter(options_.reap_interval, [this] { ReapLoop(); });
   follower_.Start();
+  if (options_.event_retention > absl::ZeroDuration()) {
+    timer_.RunAfter(options_.prune_interval, [this] { PruneLoop(); });
+  }
 }
 
 void SessionService::Shutdown(absl::Duration grace) {
@@ -262,6 +265,27 @@ void SessionService::ReapLoop() {
     }
   });
   timer_.RunAfter(options_.reap_interval, [this] { ReapLoop(); });
+}
+
+// Deletes old events in small batches, so no statement holds many locks.
+void SessionService::PruneLoop() {
+  if (stopping_.load()) return;
+  OnDb([this] {
+    constexpr int kBatch = 5000;
+    int64_t total = 0;
+    for (int i = 0; i < 100 && !stopping_.load(); ++i) {
+      auto deleted = sessions_->PruneEvents(options_.event_retention, kBatch);
+      if (!deleted.ok()) {
+        spdlog::warn("pruning old session events failed: {}",
+                     deleted.status().ToString());
+        break;
+      }
+      total += *deleted;
+      if (*deleted < kBatch) break;
+    }
+    if (total > 0) spdlog::info("pruned {} old session events", total);
+  });
+  timer_.RunAfter(options_.prune_interval, [this] { PruneLoop(); });
 }
 
 void SessionService::Get(const v1::GetSessionRequest& request,

@@ -54,6 +54,11 @@ struct ServiceOptions {
   // How often watched sessions not running here are read from the events
   // table (poll, or poll_notified while NOTIFY wakes them).
   FollowerOptions follower;
+  // Events of sessions that ended longer ago than this are deleted (the
+  // terminal event stays); zero keeps them forever. Checked every
+  // prune_interval by every replica (the deletes are idempotent).
+  absl::Duration event_retention = absl::Hours(24 * 30);
+  absl::Duration prune_interval = absl::Minutes(10);
   // Channel retention, coalescing and the slow-watcher bound.
   BrokerOptions broker;
   JobOptions job;
@@ -115,6 +120,7 @@ class SessionService {
   void ClaimLoop();
   void HeartbeatLoop();
   void ReapLoop();
+  void PruneLoop();
   // Opens the session's channel from the events table and subscribes
   // `sink` to it (a session not running here). DB pool only.
   void OpenFromDb(const std::string& session_id, int64_t after,

@@ -183,6 +183,13 @@ class SessionStore {
   virtual absl::Status CompleteSession(const Completion& completion) = 0;
   virtual absl::Status FinishUnsuccessfully(const Failure& failure) = 0;
 
+  // Deletes the events of sessions that ended more than `older_than` ago,
+  // keeping each session's terminal event (a late watcher still learns how
+  // it ended; earlier cursors get OUT_OF_RANGE naming it), at most `limit`
+  // rows per call. Returns how many it deleted.
+  virtual absl::StatusOr<int64_t> PruneEvents(absl::Duration older_than,
+                                              int limit) = 0;
+
   // Persisted events with sequence > after_sequence, ascending.
   virtual absl::StatusOr<std::vector<v1::SessionEvent>> ListEvents(
       const std::string& session_id, int64_t after_sequence) = 0;

@@ -516,6 +516,67 @@ TEST_F(PgStoreTest, ListEventsReturnsParsedEventsInOrder) {
   EXPECT_TRUE(none->empty());
 }
 
+TEST_F(PgStoreTest, ListEventsAfterReadsManySessionsInOneStatement) {
+  ClaimedSession a =
+      CreateAndClaim("after-a", v1::SESSION_TYPE_HEALTH_ANALYSIS);
+  ClaimedSession b =
+      CreateAndClaim("after-b", v1::SESSION_TYPE_HEALTH_ANALYSIS);
+  ASSERT_FALSE(a.session.session_id().empty());
+  ASSERT_FALSE(b.session.session_id().empty());
+  // a: everything after 0; b: after 1; an unknown id adds nothing.
+  auto events = sessions_->ListEventsAfter({{a.session.session_id(), 0},
+                                            {b.session.session_id(), 1},
+                                            {"no-such-session", 0}});
+  ASSERT_TRUE(events.ok()) << events.status();
+  std::vector<std::string> got;
+  for (const auto& e : *events) {
+    got.push_back((e.session_id() == a.session.session_id() ? "a" : "b") +
+                  std::to_string(e.sequence()));
+  }
+  const bool a_first = a.session.session_id() < b.session.session_id();
+  EXPECT_THAT(got, a_first ? ElementsAre("a1", "a2", "b2")
+                           : ElementsAre("b2", "a1", "a2"));
+}
+
+TEST_F(PgStoreTest, PruneEventsKeepsOnlyTheTerminalEventOfOldSessions) {
+  ClaimedSession old_one =
+      CreateAndClaim("prune-old", v1::SESSION_TYPE_HEALTH_ANALYSIS);
+  ClaimedSession recent =
+      CreateAndClaim("prune-recent", v1::SESSION_TYPE_HEALTH_ANALYSIS);
+  ClaimedSession running =
+      CreateAndClaim("prune-running", v1::SESSION_TYPE_HEALTH_ANALYSIS);
+  for (const ClaimedSession* c : {&old_one, &recent}) {
+    ASSERT_TRUE(
+        sessions_->CompleteSession(MakeCompletion(*c, 3, HealthResult())).ok());
+  }
+  const std::string old_id = old_one.session.session_id();
+  Sql("UPDATE ai_analysis_sessions SET completed_at = now() - interval "
+      "'40 days' WHERE id = " +
+      Quote(old_id));
+  const auto count = [&](const ClaimedSession& c) {
+    return Sql("SELECT count(*) FROM session_events WHERE session_id = " +
+               Quote(c.session.session_id()));
+  };
+  ASSERT_EQ(count(old_one), "3");
+
+  // In batches: one row, then the rest.
+  auto first = sessions_->PruneEvents(absl::Hours(24 * 30), 1);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, 1);
+  auto rest = sessions_->PruneEvents(absl::Hours(24 * 30), 1000);
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_EQ(*rest, 1);
+
+  auto left = sessions_->ListEvents(old_id, 0);
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ((*left)[0].sequence(), 3);
+  EXPECT_EQ((*left)[0].status(), v1::SESSION_STATUS_COMPLETED);
+  // Sessions that ended recently, and running ones, keep everything.
+  EXPECT_EQ(count(recent), "3");
+  EXPECT_EQ(count(running), "2");
+}
+
 TEST_F(PgStoreTest, ListSessionsPagesNewestFirstWithFilters) {
   const std::string biz = "biz_demo_agency";
   const std::string user = "usr_demo_owner4";

@@ -221,6 +221,13 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
       "notify_events",
       absl::StrCat("SELECT pg_notify('", kSessionEventsChannel, "', $1)"));
   pool_->Prepare(
+      "prune_events",
+      "DELETE FROM session_events WHERE ctid IN (SELECT e.ctid FROM "
+      "ai_analysis_sessions s JOIN session_events e ON e.session_id = s.id "
+      "WHERE s.status IN ('completed', 'failed', 'cancelled') AND "
+      "s.completed_at < now() - $1::bigint * interval '1 millisecond' AND "
+      "e.sequence < s.last_sequence LIMIT $2)");
+  pool_->Prepare(
       "list_events_after",
       "SELECT translate(encode(e.event, 'base64'), E'\\n', '') AS event "
       "FROM unnest(string_to_array($1, ','), "
@@ -691,6 +698,19 @@ absl::Status PgSessionStore::FinishUnsuccessfully(const Failure& failure) {
     tx.commit();
     return absl::OkStatus();
   });
+}
+
+absl::StatusOr<int64_t> PgSessionStore::PruneEvents(absl::Duration older_than,
+                                                    int limit) {
+  return pool_->With("prune old session events",
+                     [&](pqxx::connection& conn) -> absl::StatusOr<int64_t> {
+                       pqxx::work tx(conn);
+                       pqxx::result r = tx.exec_prepared(
+                           "prune_events",
+                           absl::ToInt64Milliseconds(older_than), limit);
+                       tx.commit();
+                       return static_cast<int64_t>(r.affected_rows());
+                     });
 }
 
 absl::StatusOr<std::vector<v1::SessionEvent>> PgSessionStore::ListEvents(

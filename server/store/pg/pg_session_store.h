@@ -45,6 +45,8 @@ class PgSessionStore final : public SessionStore {
   absl::StatusOr<bool> RecordProgress(const ProgressUpdate& update) override;
   absl::Status CompleteSession(const Completion& completion) override;
   absl::Status FinishUnsuccessfully(const Failure& failure) override;
+  absl::StatusOr<int64_t> PruneEvents(absl::Duration older_than,
+                                      int limit) override;
   absl::StatusOr<std::vector<v1::SessionEvent>> ListEvents(
       const std::string& session_id, int64_t after_sequence) override;
   absl::StatusOr<std::vector<v1::SessionEvent>> ListEventsAfter(
