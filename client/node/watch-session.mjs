@@ -33,10 +33,23 @@ const EXIT_USAGE = 2;
 const EXIT_RPC_ERROR = 3;
 const EXIT_INTERRUPTED = 130;
 
-// Reconnects after UNAVAILABLE: up to MAX_RETRIES attempts in a row, waiting 250 ms, 500 ms,
+// Reconnects after UNAVAILABLE or RESOURCE_EXHAUSTED: up to MAX_RETRIES attempts in a row, waiting 250 ms, 500 ms,
 // 1 s, 2 s, 4 s. The count starts again once an event arrives.
 const MAX_RETRIES = 5;
 const FIRST_BACKOFF_MS = 250;
+
+// Keepalive within the server's policy (docs/streaming.md): ping every 30 s even while a watch
+// waits for a queued session, never more often than the server's 20 s minimum.
+const CHANNEL_OPTIONS = {
+  'grpc.keepalive_time_ms': 30000,
+  'grpc.keepalive_timeout_ms': 10000,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.max_receive_message_length': 4 * 1024 * 1024,
+};
+
+// Worth resuming after a backoff: the server went away (UNAVAILABLE), or ended this watcher
+// because it fell too far behind or had too many streams open (RESOURCE_EXHAUSTED).
+const RESUMABLE = new Set([grpc.status.UNAVAILABLE, grpc.status.RESOURCE_EXHAUSTED]);
 
 const SESSION_TYPES = {
   health: 'SESSION_TYPE_HEALTH_ANALYSIS',
@@ -205,7 +218,11 @@ function readStream(call, onEvent) {
 
 async function main() {
   const args = parseCommandLine();
-  const client = new AnalysisService(args.server, grpc.credentials.createInsecure());
+  const client = new AnalysisService(
+    args.server,
+    grpc.credentials.createInsecure(),
+    CHANNEL_OPTIONS,
+  );
   try {
     return await follow(args, client);
   } finally {
@@ -214,7 +231,7 @@ async function main() {
 }
 
 // Streams the session (RunSession, or WatchSession with --session) until its terminal event,
-// reconnecting on UNAVAILABLE; returns the exit code.
+// reconnecting on UNAVAILABLE and RESOURCE_EXHAUSTED; returns the exit code.
 async function follow(args, client) {
   // What we know so far: the session (from --session or the first event of RunSession) and the
   // last sequence printed. Sequences are 1, 2, 3, ... per session, so "after lastSequence" is
@@ -242,7 +259,8 @@ async function follow(args, client) {
 
   const onEvent = (event) => {
     sessionId ??= event.sessionId;
-    // A resumed stream may repeat events we have printed already: skip them by sequence.
+    // A resumed stream may repeat events we have printed already: skip them by sequence. A
+    // heartbeat (sent on an idle stream so proxies keep it) repeats the last sequence: skipped too.
     if (event.sequence <= lastSequence) return;
     lastSequence = event.sequence;
     retries = 0;
@@ -262,9 +280,10 @@ async function follow(args, client) {
       }
       return code;
     }
-    // UNAVAILABLE (server restarting, shutting down, unreachable) or a stream that ended without
-    // a terminal event: try again, resuming after the last event seen. Anything else is final.
-    if (outcome.error && outcome.error.code !== grpc.status.UNAVAILABLE) {
+    // UNAVAILABLE (server restarting, shutting down, unreachable), RESOURCE_EXHAUSTED (this
+    // watcher fell behind, or the server is at its stream cap) or a stream that ended without a
+    // terminal event: try again, resuming after the last event seen. Anything else is final.
+    if (outcome.error && !RESUMABLE.has(outcome.error.code)) {
       printRpcError(outcome.error);
       return EXIT_RPC_ERROR;
     }
