@@ -68,7 +68,7 @@ class SessionRun final : public analysis::ProgressSink {
     if (std::clamp(percent, progress_, 99) == progress_ && stage == stage_) {
       return true;  // nothing changed: no event
     }
-    Emit(NextEvent(percent, stage), /*flush_now=*/false);
+    Emit(NextEvent(percent, stage));
     return !Stopped();
   }
 
@@ -76,9 +76,13 @@ class SessionRun final : public analysis::ProgressSink {
                v1::PartialResult partial) override {
     if (!Pace(stage)) return false;
     partial_json_.push_back(ToJson(partial));
+    partials_changed_ = true;
     v1::SessionEvent event = NextEvent(percent, stage);
     *event.mutable_partial_result() = std::move(partial);
-    Emit(std::move(event), /*flush_now=*/true);
+    // Watchers here get it now; the table gets it with the next flush (at
+    // most progress_flush later) or in the terminal write, so a fast job
+    // costs one transaction, not one per partial result.
+    Emit(std::move(event));
     return !Stopped();
   }
 
@@ -90,7 +94,7 @@ class SessionRun final : public analysis::ProgressSink {
   // cancel may have reached another replica). On a failed write the events
   // stay buffered for the next flush, so the table never misses a partial
   // result; a lost lease (ABORTED) stops the job.
-  void Flush(bool with_partials) {
+  void Flush() {
     last_flush_ = absl::Now();
     if (pending_.empty()) return;
     store::ProgressUpdate update;
@@ -101,7 +105,8 @@ class SessionRun final : public analysis::ProgressSink {
     update.progress_percentage = progress_;
     update.stage = stage_;
     update.last_sequence = last_sequence_;
-    if (with_partials) update.streaming_data_json = StreamingDataJson();
+    if (partials_changed_) update.streaming_data_json = StreamingDataJson();
+    partials_changed_ = false;
     auto cancel_requested = sessions_->RecordProgress(update);
     if (cancel_requested.ok()) {
       if (*cancel_requested) RequestStop(*stop_, kCancel);
@@ -115,6 +120,14 @@ class SessionRun final : public analysis::ProgressSink {
       return;
     }
     pending_ = std::move(update.events);
+    partials_changed_ = update.streaming_data_json.has_value();
+  }
+
+  // The events not yet persisted, for the terminal write to append in its
+  // own transaction.
+  std::vector<v1::SessionEvent> TakePending() {
+    partials_changed_ = false;
+    return std::exchange(pending_, {});
   }
 
   // True once a write found another worker holding the session.
@@ -171,15 +184,12 @@ class SessionRun final : public analysis::ProgressSink {
     return event;
   }
 
-  void Emit(v1::SessionEvent event, bool flush_now) {
+  void Emit(v1::SessionEvent event) {
     progress_ = event.progress_percentage();
     stage_ = event.stage();
     broker_->Publish(event);
-    const bool partial = event.has_partial_result();
     pending_.push_back(std::move(event));
-    if (flush_now || absl::Now() - last_flush_ >= options_.progress_flush) {
-      Flush(partial);
-    }
+    if (absl::Now() - last_flush_ >= options_.progress_flush) Flush();
   }
 
   const JobOptions& options_;
@@ -195,6 +205,7 @@ class SessionRun final : public analysis::ProgressSink {
   absl::Time stage_start_;
   std::vector<v1::SessionEvent> pending_;
   std::vector<std::string> partial_json_;
+  bool partials_changed_ = false;
   bool lease_lost_ = false;
   const absl::Time deadline_;
   bool deadline_exceeded_ = false;
@@ -327,7 +338,6 @@ void JobRunner::Run(const store::ClaimedSession& claimed) {
         " and was stopped"));
   }
   const int64_t elapsed_ms = absl::ToInt64Milliseconds(absl::Now() - start);
-  run.Flush(/*with_partials=*/true);
   const int64_t published = run.last_sequence();
   const int reason = stop->load();
   const bool retryable =
@@ -337,13 +347,17 @@ void JobRunner::Run(const store::ClaimedSession& claimed) {
   if (run.lease_lost() || reason == kLeaseLost) {
     spdlog::warn("session {}: another worker holds it now; this run stops", id);
   } else if (reason == kRelease) {
+    run.Flush();
     auto status = sessions_->ReleaseSession(id, claimed.attempt);
     spdlog::info("session {} released at shutdown: {}", id,
                  status.ok() ? "back in the queue" : status.ToString());
   } else if (retryable) {
+    run.Flush();
     RetryLater(id, claimed.attempt, result.status());
   } else {
     if (reason == kCancel) result = absl::CancelledError("cancelled");
+    // Persisted with the terminal event, in its transaction.
+    std::vector<v1::SessionEvent> unwritten = run.TakePending();
     absl::Status written;
     if (result.ok()) {
       store::Completion completion;
@@ -354,6 +368,7 @@ void JobRunner::Run(const store::ClaimedSession& claimed) {
       completion.final_event = run.Terminal(v1::SESSION_STATUS_COMPLETED);
       *completion.final_event.mutable_result() = *std::move(result);
       completion.streaming_data_json = run.StreamingDataJson();
+      completion.events = unwritten;
       written = WriteTerminal(options_.terminal_write_attempts, [&] {
         return sessions_->CompleteSession(completion);
       });
@@ -387,6 +402,7 @@ void JobRunner::Run(const store::ClaimedSession& claimed) {
                                 : result.status();
       failure.processing_time_ms = elapsed_ms;
       failure.final_event = run.Terminal(failure.status);
+      failure.events = unwritten;
       *failure.final_event.mutable_error() = ToRpcStatus(failure.error);
       written = WriteTerminal(options_.terminal_write_attempts, [&] {
         return sessions_->FinishUnsuccessfully(failure);

@@ -1,8 +1,9 @@
 // Runs one claimed session to its end on the calling (job) thread: loads the
 // history, runs the analysis, streams every progress change and partial
-// result to the broker at once, persists them coalesced (progress at most
-// every `progress_flush`, partial results as they happen), and writes the
-// terminal state — results, event and write-back in one transaction — before
+// result to the broker at once, persists them in batches (at most every
+// `progress_flush`; what is left goes into the terminal transaction), and
+// writes the terminal state — results, events and write-back in one
+// transaction — before
 // publishing the terminal event, so a watcher that sees COMPLETED can read
 // the row.
 //
@@ -30,7 +31,8 @@
 namespace goodbuy::core {
 
 struct JobOptions {
-  // Persist progress-only changes at most this often per session.
+  // Persist a session's new events (progress and partial results) at most
+  // this often; a job shorter than this persists them all with its result.
   absl::Duration progress_flush = absl::Milliseconds(250);
   // Minimum wall time per stage; 0 in production. Demos and tests raise it
   // so a person (or a late watcher) can see a job in flight.

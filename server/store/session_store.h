@@ -88,6 +88,8 @@ struct Completion {
   int64_t processing_time_ms = 0;
   v1::SessionEvent final_event;  // status COMPLETED, progress 100
   std::string streaming_data_json;
+  // Earlier events not yet persisted (ascending), appended before it.
+  std::vector<v1::SessionEvent> events;
 };
 
 struct Failure {
@@ -97,6 +99,8 @@ struct Failure {
   absl::Status error;
   int64_t processing_time_ms = 0;
   v1::SessionEvent final_event;
+  // Earlier events not yet persisted (ascending), appended before it.
+  std::vector<v1::SessionEvent> events;
 };
 
 // A batch of non-terminal events of one running session, with the progress

@@ -671,6 +671,7 @@ absl::Status PgSessionStore::CompleteSession(const Completion& completion) {
             ? std::string("[]")
             : completion.streaming_data_json);
     if (r.empty()) return StaleAttempt(completion.session_id);
+    for (const auto& event : completion.events) InsertEvent(tx, event, false);
     InsertEvent(tx, completion.final_event);
     tx.exec_prepared("close_attempt", completion.session_id, completion.attempt,
                      "completed");
@@ -690,6 +691,7 @@ absl::Status PgSessionStore::FinishUnsuccessfully(const Failure& failure) {
         std::string(failure.error.message()), failure.processing_time_ms,
         failure.final_event.sequence());
     if (r.affected_rows() == 0) return StaleAttempt(failure.session_id);
+    for (const auto& event : failure.events) InsertEvent(tx, event, false);
     InsertEvent(tx, failure.final_event);
     tx.exec_prepared("close_attempt", failure.session_id, failure.attempt,
                      failure.status == v1::SESSION_STATUS_CANCELLED
