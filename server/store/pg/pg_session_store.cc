@@ -98,17 +98,34 @@ std::string EventKind(const v1::SessionEvent& event) {
   return "progress";
 }
 
-// Appends one event; `notify` (the default) also wakes watchers elsewhere.
-// A batch of one session's events notifies once, with its last event.
+// Appends a batch of one session's events (ascending) in one statement,
+// which also notifies watchers on other replicas (at commit) unless
+// `notify` is false. Columns travel as delimited lists: base64 and the
+// fixed words have no commas; stages are joined with the unit separator and
+// prefixed with one character so an empty stage survives string_to_array.
+void InsertEvents(pqxx::work& tx,
+                  const std::vector<const v1::SessionEvent*>& events,
+                  bool notify = true) {
+  if (events.empty()) return;
+  std::string sequences, kinds, statuses, progress, stages, bytes;
+  for (const v1::SessionEvent* e : events) {
+    const bool first = sequences.empty();
+    absl::StrAppend(&sequences, first ? "" : ",", e->sequence());
+    absl::StrAppend(&kinds, first ? "" : ",", EventKind(*e));
+    absl::StrAppend(&statuses, first ? "" : ",",
+                    SessionStatusName(e->status()));
+    absl::StrAppend(&progress, first ? "" : ",", e->progress_percentage());
+    absl::StrAppend(&stages, first ? "" : "\x1f", "s", e->stage());
+    absl::StrAppend(&bytes, first ? "" : ",",
+                    absl::Base64Escape(e->SerializeAsString()));
+  }
+  tx.exec_prepared("insert_events", events.front()->session_id(), sequences,
+                   kinds, statuses, progress, stages, bytes, notify);
+}
+
 void InsertEvent(pqxx::work& tx, const v1::SessionEvent& event,
                  bool notify = true) {
-  tx.exec_prepared("insert_event", event.session_id(), event.sequence(),
-                   EventKind(event),
-                   std::string(SessionStatusName(event.status())),
-                   event.progress_percentage(), event.stage(),
-                   absl::Base64Escape(event.SerializeAsString()));
-  // Wakes watchers on other replicas at commit.
-  if (notify) tx.exec_prepared("notify_events", event.session_id());
+  InsertEvents(tx, {&event}, notify);
 }
 
 absl::Status StaleAttempt(const std::string& id) {
@@ -213,13 +230,18 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
           "* interval '1 microsecond', $7)) "
           "ORDER BY created_at DESC, id DESC LIMIT $8"));
   pool_->Prepare(
-      "insert_event",
-      "INSERT INTO session_events (session_id, sequence, kind, "
-      "status, progress_percentage, stage, event, created_at) "
-      "VALUES ($1, $2, $3, $4, $5, $6, decode($7, 'base64'), now())");
-  pool_->Prepare(
-      "notify_events",
-      absl::StrCat("SELECT pg_notify('", kSessionEventsChannel, "', $1)"));
+      "insert_events",
+      absl::StrCat(
+          "WITH inserted AS (INSERT INTO session_events (session_id, "
+          "sequence, kind, status, progress_percentage, stage, event, "
+          "created_at) SELECT $1, t.seq, t.kind, t.status, t.progress, "
+          "substr(t.stage, 2), decode(t.ev, 'base64'), now() FROM unnest("
+          "string_to_array($2, ',')::bigint[], string_to_array($3, ','), "
+          "string_to_array($4, ','), string_to_array($5, ',')::int[], "
+          "string_to_array($6, chr(31)), string_to_array($7, ',')) AS t (seq, "
+          "kind, status, progress, stage, ev) RETURNING 1) SELECT pg_notify('",
+          kSessionEventsChannel,
+          "', $1) FROM (SELECT count(*) FROM inserted) AS n WHERE $8::bool"));
   pool_->Prepare(
       "prune_events",
       "DELETE FROM session_events WHERE ctid IN (SELECT e.ctid FROM "
@@ -651,10 +673,9 @@ absl::StatusOr<bool> PgSessionStore::RecordProgress(
                                   update.stage, update.last_sequence,
                                   NullIfEmpty(streaming));
         if (r.empty()) return StaleAttempt(update.session_id);
-        for (size_t i = 0; i < update.events.size(); ++i) {
-          InsertEvent(tx, update.events[i],
-                      /*notify=*/i + 1 == update.events.size());
-        }
+        std::vector<const v1::SessionEvent*> events;
+        for (const auto& event : update.events) events.push_back(&event);
+        InsertEvents(tx, events);
         tx.commit();
         return r[0][0].as<bool>();
       });
@@ -671,8 +692,10 @@ absl::Status PgSessionStore::CompleteSession(const Completion& completion) {
             ? std::string("[]")
             : completion.streaming_data_json);
     if (r.empty()) return StaleAttempt(completion.session_id);
-    for (const auto& event : completion.events) InsertEvent(tx, event, false);
-    InsertEvent(tx, completion.final_event);
+    std::vector<const v1::SessionEvent*> events;
+    for (const auto& event : completion.events) events.push_back(&event);
+    events.push_back(&completion.final_event);
+    InsertEvents(tx, events);
     tx.exec_prepared("close_attempt", completion.session_id, completion.attempt,
                      "completed");
     WriteBack(tx, r[0], completion);
@@ -691,8 +714,10 @@ absl::Status PgSessionStore::FinishUnsuccessfully(const Failure& failure) {
         std::string(failure.error.message()), failure.processing_time_ms,
         failure.final_event.sequence());
     if (r.affected_rows() == 0) return StaleAttempt(failure.session_id);
-    for (const auto& event : failure.events) InsertEvent(tx, event, false);
-    InsertEvent(tx, failure.final_event);
+    std::vector<const v1::SessionEvent*> events;
+    for (const auto& event : failure.events) events.push_back(&event);
+    events.push_back(&failure.final_event);
+    InsertEvents(tx, events);
     tx.exec_prepared("close_attempt", failure.session_id, failure.attempt,
                      failure.status == v1::SESSION_STATUS_CANCELLED
                          ? "cancelled"
