@@ -32,7 +32,8 @@ absl::StatusOr<BusinessInfo> PgBusinessStore::GetBusiness(
   return pool_->With(
       "read business",
       [&](pqxx::connection& conn) -> absl::StatusOr<BusinessInfo> {
-        pqxx::read_transaction tx(conn);
+        // One statement: no BEGIN/COMMIT round trips.
+        pqxx::nontransaction tx(conn);
         pqxx::result r = tx.exec_prepared("business_by_id", business_id);
         if (r.empty()) {
           return absl::NotFoundError(
@@ -52,7 +53,8 @@ absl::StatusOr<analysis::v1::FinancialHistory> PgBusinessStore::LoadHistory(
   return pool_->With("read financial history",
                      [&](pqxx::connection& conn)
                          -> absl::StatusOr<analysis::v1::FinancialHistory> {
-                       pqxx::read_transaction tx(conn);
+                       // One statement: no BEGIN/COMMIT round trips.
+                       pqxx::nontransaction tx(conn);
                        analysis::v1::FinancialHistory history;
                        for (const auto& row :
                             tx.exec_prepared("business_history", business_id)) {
@@ -84,7 +86,8 @@ absl::StatusOr<analysis::v1::FinancialHistory> PgBusinessStore::LoadHistory(
 absl::StatusOr<bool> PgBusinessStore::UserExists(const std::string& user_id) {
   return pool_->With("read user",
                      [&](pqxx::connection& conn) -> absl::StatusOr<bool> {
-                       pqxx::read_transaction tx(conn);
+                       // One statement: no BEGIN/COMMIT round trips.
+                       pqxx::nontransaction tx(conn);
                        return !tx.exec_prepared("user_exists", user_id).empty();
                      });
 }

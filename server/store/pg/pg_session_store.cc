@@ -443,7 +443,8 @@ absl::StatusOr<v1::Session> PgSessionStore::GetSession(
   return pool_->With(
       "get session",
       [&](pqxx::connection& conn) -> absl::StatusOr<v1::Session> {
-        pqxx::read_transaction tx(conn);
+        // One statement: no BEGIN/COMMIT round trips.
+        pqxx::nontransaction tx(conn);
         pqxx::result r = tx.exec_prepared("session_by_id", session_id);
         if (r.empty()) {
           return absl::NotFoundError(
@@ -459,7 +460,8 @@ absl::StatusOr<SessionPage> PgSessionStore::ListSessions(
   return pool_->With(
       "list sessions",
       [&](pqxx::connection& conn) -> absl::StatusOr<SessionPage> {
-        pqxx::read_transaction tx(conn);
+        // One statement: no BEGIN/COMMIT round trips.
+        pqxx::nontransaction tx(conn);
         pqxx::result r = tx.exec_prepared(
             "list_sessions", std::string(SessionStatusName(filter.status)),
             std::string(SessionTypeName(filter.session_type)),
@@ -757,7 +759,8 @@ absl::StatusOr<std::vector<v1::SessionEvent>> PgSessionStore::ListEventsAfter(
       "list session events",
       [&](pqxx::connection& conn)
           -> absl::StatusOr<std::vector<v1::SessionEvent>> {
-        pqxx::read_transaction tx(conn);
+        // One statement: no BEGIN/COMMIT round trips.
+        pqxx::nontransaction tx(conn);
         std::vector<v1::SessionEvent> events;
         for (const auto& row :
              tx.exec_prepared("list_events_after", ids, afters)) {
