@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -22,11 +24,15 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "client/analysis_client.h"
+#include "client/cli/bench.h"
 #include "client/cli/names.h"
+#include "client/cli/pgbench.h"
+#include "client/cli/proc_stats.h"
 #include "client/cli/render.h"
 #include "client/status_convert.h"
 #include "google/protobuf/util/json_util.h"
@@ -51,6 +57,31 @@ ABSL_FLAG(std::string, page_token, "", "Page token from a previous list");
 ABSL_FLAG(bool, all, false, "Follow page tokens to the end");
 ABSL_FLAG(int64_t, after, 0, "Watch only events after this sequence");
 ABSL_FLAG(std::string, reason, "", "Why the session is cancelled");
+ABSL_FLAG(int32_t, sessions, 100, "bench: sessions to run to a terminal event");
+ABSL_FLAG(int32_t, concurrency, 10, "bench: sessions in flight at once");
+ABSL_FLAG(int32_t, watchers, 1, "bench: WatchSession streams per session");
+ABSL_FLAG(int32_t, channels, 0,
+          "bench: gRPC channels (TCP connections) for the streams; 0: one "
+          "per 1000 streams");
+ABSL_FLAG(int32_t, idle_streams, 0,
+          "bench: idle mode: WatchSession streams to hold on pending sessions");
+ABSL_FLAG(int32_t, idle_sessions, 100,
+          "bench: idle mode: pending sessions the streams spread over");
+ABSL_FLAG(absl::Duration, hold, absl::Seconds(30),
+          "bench: idle mode: how long to hold the streams open");
+ABSL_FLAG(int32_t, server_pid, 0,
+          "bench: pid of the server, for its RSS (default: the process "
+          "listening on the --server port)");
+ABSL_FLAG(bool, vs_pgbench, false,
+          "bench: also run pgbench with the same session lifecycle in naive "
+          "SQL on the server's database");
+ABSL_FLAG(std::string, database_url, "",
+          "bench --vs_pgbench: the server's database (default: "
+          "$DATABASE_URL)");
+ABSL_FLAG(std::string, sweep, "",
+          "bench: stream counts to run one after another, e.g. "
+          "10,100,500,1000");
+ABSL_FLAG(std::string, csv, "", "bench: write one CSV row per run to FILE");
 
 namespace {
 
@@ -87,14 +118,38 @@ commands:
           follow a session's events (from the start, or after sequence N)
   cancel  SESSION_ID [--reason=TEXT]
           cancel a pending or running session
+  bench   [--sessions=100] [--concurrency=10] [--watchers=1] [--type=health]
+          [--business=biz_demo_cafe] [--user=ID] [--channels=N]
+          [--server_pid=PID] [--sweep=10,100,500,1000] [--csv=FILE]
+          [--vs_pgbench [--database_url=URL]]
+          load a running server: keep --concurrency sessions in flight until
+          --sessions have finished, each followed by --watchers streams;
+          reports sessions/s, event delivery latency (p50/p99/max of live
+          events), whether every stream saw every event, and the server's
+          peak RSS. --sweep runs once per stream count (concurrency =
+          streams / watchers, sessions = max(--sessions, concurrency)).
+          --vs_pgbench then runs pgbench with the same lifecycle in plain SQL
+          on the same database and prints the ratio
+  bench   --idle_streams=K [--idle_sessions=100] [--hold=30s] [--channels=N]
+          [--server_pid=PID]
+          hold K idle streams on pending sessions (start the server with
+          --workers=0), then cancel the sessions; reports streams opened,
+          heartbeats, streams that saw CANCELLED, and the server's peak RSS
 
 flags:
   --server=HOST:PORT  the service (default $ANALYSIS_SERVER, else 127.0.0.1:50051)
   --json              proto3 JSON: one SessionEvent per line for run/watch,
-                      one Session / ListSessionsResponse for get/list/cancel
+                      one Session / ListSessionsResponse for get/list/cancel,
+                      one report object per run for bench
   --timeout=DURATION  deadline of each call, retries included (default 30s)
   --history=FILE      a FinancialHistory in proto3 JSON, e.g.
                       {"periods":[{"month":"2024-01","revenue":42000,...},...]}
+  --channels=N        bench: connections the streams spread over (default one
+                      per 1000 streams)
+  --server_pid=PID    bench: the server whose RSS to sample (default: the
+                      process listening on --server's port on this machine)
+  --database_url=URL  bench --vs_pgbench: the server's database (default
+                      $DATABASE_URL); pgbench rows are deleted afterwards
 
 examples:
   analysisctl run --business=biz_123 --type=health
@@ -103,11 +158,17 @@ examples:
   analysisctl list --status=running --type=valuation --all
   analysisctl --json watch 0b7e6c1a-5d2f-4c8e-9a41-3f0d2b6e8c11 --after=12
   analysisctl cancel 0b7e6c1a-5d2f-4c8e-9a41-3f0d2b6e8c11 --reason="wrong business"
+  analysisctl bench --sessions=1000 --concurrency=20 --watchers=2 --vs_pgbench
+  analysisctl bench --sweep=10,100,500,1000 --watchers=10 --csv=sweep.csv
+  analysisctl bench --idle_streams=10000 --hold=60s
 
 exit codes:
   0 success (run/watch: session completed)   1 session failed or cancelled
   2 usage error   3 RPC error   130 interrupted (Ctrl-C stops watching only;
   the session keeps running)
+  bench: 0 every stream complete and every session completed   1 otherwise
+  2 usage error or pgbench/psql not installed   3 RPC, database or pgbench
+  error (or no event for 60 s)
 )";
 
 // Flags every command accepts, and those of each command.
@@ -129,13 +190,20 @@ absl::StatusOr<std::set<std::string>> CommandFlags(const std::string& command) {
   }
   if (command == "watch") return std::set<std::string>{"after"};
   if (command == "cancel") return std::set<std::string>{"reason"};
+  if (command == "bench") {
+    return std::set<std::string>{
+        "sessions",   "concurrency", "watchers",     "type",  "business",
+        "user",       "channels",    "idle_streams", "hold",  "idle_sessions",
+        "server_pid", "vs_pgbench",  "database_url", "sweep", "csv"};
+  }
   return absl::InvalidArgumentError(
       absl::StrCat("unknown command \"", command, "\""));
 }
 
 bool IsOurFlag(const std::string& name) {
   if (GlobalFlags().count(name)) return true;
-  for (const char* command : {"run", "get", "list", "watch", "cancel"}) {
+  for (const char* command :
+       {"run", "get", "list", "watch", "cancel", "bench"}) {
     if (CommandFlags(command)->count(name)) return true;
   }
   return false;
@@ -455,6 +523,264 @@ int Cancel(AnalysisClient& client, const std::string& session_id) {
                              cli::SessionStatusName(session->status()), "\n"));
 }
 
+// --- bench ------------------------------------------------------------------
+
+// Rejects a flag given outside the mode it belongs to, e.g. --hold without
+// --idle_streams.
+absl::Status CheckBenchModeFlags(const Args& args, bool idle) {
+  static const auto* lifecycle_only = new std::set<std::string>{
+      "sessions", "concurrency", "watchers",     "type",  "business",
+      "user",     "vs_pgbench",  "database_url", "sweep", "csv"};
+  static const auto* idle_only =
+      new std::set<std::string>{"hold", "idle_sessions"};
+  for (const std::string& flag : args.flags_set) {
+    if (idle && lifecycle_only->count(flag)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--", flag, " does not apply to the idle mode (--idle_streams)"));
+    }
+    if (!idle && idle_only->count(flag)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag, " needs --idle_streams=K"));
+    }
+  }
+  if (args.flags_set.count("database_url") &&
+      !absl::GetFlag(FLAGS_vs_pgbench)) {
+    return absl::InvalidArgumentError("--database_url needs --vs_pgbench");
+  }
+  if (absl::GetFlag(FLAGS_vs_pgbench) && args.flags_set.count("sweep")) {
+    return absl::InvalidArgumentError(
+        "--vs_pgbench compares one run; it does not combine with --sweep");
+  }
+  return absl::OkStatus();
+}
+
+// A flag's value within [low, high], else a usage message.
+absl::Status CheckRange(absl::string_view name, int64_t value, int64_t low,
+                        int64_t high) {
+  if (value < low || value > high) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, "=", value, ": must be in ", low, "..", high));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<cli::BenchOptions> BenchOptionsFromFlags(
+    const std::string& server, const AnalysisClientOptions& client) {
+  cli::BenchOptions options;
+  options.target = server;
+  options.client = client;
+  const std::string type =
+      absl::GetFlag(FLAGS_type).empty() ? "health" : absl::GetFlag(FLAGS_type);
+  absl::StatusOr<v1::SessionType> session_type = cli::ParseSessionType(type);
+  if (!session_type.ok()) return session_type.status();
+  options.session_type = *session_type;
+  if (!absl::GetFlag(FLAGS_business).empty()) {
+    options.business_id = absl::GetFlag(FLAGS_business);
+  }
+  options.user_id = absl::GetFlag(FLAGS_user);
+  options.sessions = absl::GetFlag(FLAGS_sessions);
+  options.concurrency = absl::GetFlag(FLAGS_concurrency);
+  options.watchers = absl::GetFlag(FLAGS_watchers);
+  options.channels = absl::GetFlag(FLAGS_channels);
+  options.idle_streams = absl::GetFlag(FLAGS_idle_streams);
+  options.idle_sessions = absl::GetFlag(FLAGS_idle_sessions);
+  options.hold = absl::GetFlag(FLAGS_hold);
+  options.server_pid = absl::GetFlag(FLAGS_server_pid);
+  for (const absl::Status& status : {
+           CheckRange("sessions", options.sessions, 1, 10000000),
+           CheckRange("concurrency", options.concurrency, 1, 100000),
+           CheckRange("watchers", options.watchers, 1, 1000),
+           CheckRange("channels", options.channels, 0, 1000),
+           CheckRange("idle_streams", options.idle_streams, 0, 1000000),
+           CheckRange("idle_sessions", options.idle_sessions, 1, 1000000),
+           CheckRange("server_pid", options.server_pid, 0, 1 << 22),
+       }) {
+    if (!status.ok()) return status;
+  }
+  if (static_cast<int64_t>(options.concurrency) * options.watchers > 1000000) {
+    return absl::InvalidArgumentError(
+        "--concurrency x --watchers must be at most 1000000 streams");
+  }
+  if (options.hold < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--hold must not be negative");
+  }
+  if (options.server_pid > 0 && !cli::ProcessExists(options.server_pid)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--server_pid=", options.server_pid,
+                     ": no such process on this machine"));
+  }
+  options.progress = [](const std::string& line) {
+    std::fprintf(stderr, "%s\n", line.c_str());
+  };
+  return options;
+}
+
+// The tools --vs_pgbench needs, looked up before the bench so that a missing
+// one costs no run.
+struct PgbenchTools {
+  std::string pgbench;
+  std::string psql;
+  std::string database_url;
+};
+
+int BenchIdle(const cli::BenchOptions& options) {
+  absl::StatusOr<cli::IdleReport> report = cli::RunIdleBench(options);
+  if (!report.ok()) return RpcError(report.status());
+  Out(absl::GetFlag(FLAGS_json) ? absl::StrCat(cli::IdleJson(*report), "\n")
+                                : cli::RenderIdleReport(*report));
+  if (!report->error.ok()) return kExitRpcError;
+  return report->streams_cancelled == report->streams_requested
+             ? kExitOk
+             : kExitSessionFailed;
+}
+
+// Runs pgbench after our run and prints the comparison. Exit code.
+int ComparePgbench(const cli::BenchOptions& options,
+                   const cli::LifecycleReport& ours,
+                   const PgbenchTools& tools) {
+  if (ours.user_id.empty()) {
+    return RpcError(absl::FailedPreconditionError(
+        "--vs_pgbench: no session was created, so the billed user is "
+        "unknown"));
+  }
+  cli::PgbenchParams params;
+  params.pgbench = tools.pgbench;
+  params.psql = tools.psql;
+  params.database_url = tools.database_url;
+  params.user_id = ours.user_id;
+  params.business_id = options.business_id;
+  params.session_type = cli::StoredSessionTypeName(options.session_type);
+  params.clients = options.concurrency;
+  params.threads = 2;
+  params.transactions_per_client =
+      (options.sessions + options.concurrency - 1) / options.concurrency;
+  params.run_tag = ours.run_tag;
+  if (!absl::GetFlag(FLAGS_json)) {
+    Out(absl::StrFormat(
+        "pgbench:     %d clients x %d transactions of the naive lifecycle "
+        "SQL (insert, claim, progress, complete)\n",
+        params.clients, params.transactions_per_client));
+  }
+  absl::StatusOr<cli::PgbenchReport> pgbench =
+      cli::RunPgbenchComparison(params);
+  if (!pgbench.ok()) {
+    std::fprintf(stderr, "pgbench: %s\n",
+                 std::string(pgbench.status().message()).c_str());
+    return kExitRpcError;
+  }
+  const double ratio =
+      pgbench->output.tps > 0 ? ours.sessions_per_s / pgbench->output.tps : 0;
+  if (absl::GetFlag(FLAGS_json)) {
+    Out(absl::StrFormat(
+        "{\"mode\":\"pgbench\",\"command\":%s,\"sessions_per_s\":%.3f,"
+        "\"processed\":%d,\"planned\":%d,\"failed\":%d,\"ours_per_s\":%.3f,"
+        "\"ratio\":%.4f,\"rows_deleted\":%d,\"rows_not_completed\":%d}\n",
+        cli::JsonQuote(pgbench->command_line), pgbench->output.tps,
+        pgbench->output.processed, pgbench->output.planned,
+        pgbench->output.failed, ours.sessions_per_s, ratio,
+        pgbench->cleanup.deleted, pgbench->cleanup.not_completed));
+  } else {
+    Out(absl::StrFormat(
+        "             %s\n"
+        "             %d/%d transactions, %d failed: %.1f sessions/s "
+        "(tps without connection time)\n"
+        "ratio:       ours / pgbench = %.1f / %.1f = %.3f\n"
+        "cleanup:     %d pgbench rows deleted, %d of them not completed\n",
+        pgbench->command_line, pgbench->output.processed,
+        pgbench->output.planned, pgbench->output.failed, pgbench->output.tps,
+        ours.sessions_per_s, pgbench->output.tps, ratio,
+        pgbench->cleanup.deleted, pgbench->cleanup.not_completed));
+  }
+  return pgbench->output.processed == pgbench->output.planned &&
+                 pgbench->cleanup.not_completed == 0
+             ? kExitOk
+             : kExitRpcError;
+}
+
+int Bench(const Args& args, const std::string& server,
+          const AnalysisClientOptions& client) {
+  const bool idle = absl::GetFlag(FLAGS_idle_streams) > 0;
+  if (absl::Status status = CheckBenchModeFlags(args, idle); !status.ok()) {
+    return UsageError(status.message());
+  }
+  absl::StatusOr<cli::BenchOptions> options =
+      BenchOptionsFromFlags(server, client);
+  if (!options.ok()) return UsageError(options.status().message());
+  if (idle) return BenchIdle(*options);
+
+  std::vector<int> sweep;
+  if (args.flags_set.count("sweep")) {
+    absl::StatusOr<std::vector<int>> parsed =
+        cli::ParseSweepList(absl::GetFlag(FLAGS_sweep));
+    if (!parsed.ok()) return UsageError(parsed.status().message());
+    sweep = *std::move(parsed);
+  }
+  std::ofstream csv;
+  if (args.flags_set.count("csv")) {
+    const std::string path = absl::GetFlag(FLAGS_csv);
+    if (path.empty()) return UsageError("--csv needs a file name");
+    csv.open(path, std::ios::out | std::ios::trunc);
+    if (!csv) return UsageError(absl::StrCat("--csv: cannot write ", path));
+    csv << cli::SweepCsvHeader() << "\n" << std::flush;
+  }
+  PgbenchTools tools;
+  if (absl::GetFlag(FLAGS_vs_pgbench)) {
+    tools.database_url = absl::GetFlag(FLAGS_database_url);
+    if (tools.database_url.empty()) {
+      const char* env = std::getenv("DATABASE_URL");
+      if (env != nullptr) tools.database_url = env;
+    }
+    if (tools.database_url.empty()) {
+      return UsageError("--vs_pgbench needs --database_url or $DATABASE_URL");
+    }
+    for (auto [name, path] : {std::pair{"pgbench", &tools.pgbench},
+                              std::pair{"psql", &tools.psql}}) {
+      absl::StatusOr<std::string> found = cli::FindPostgresTool(name);
+      if (!found.ok()) {
+        std::fprintf(stderr, "analysisctl: %s\n",
+                     std::string(found.status().message()).c_str());
+        return kExitUsage;
+      }
+      *path = *std::move(found);
+    }
+  }
+
+  // One run, or one per stream count of the sweep.
+  std::vector<cli::BenchOptions> runs;
+  if (sweep.empty()) {
+    runs.push_back(*options);
+  } else {
+    for (int streams : sweep) {
+      cli::BenchOptions step = *options;
+      step.concurrency = cli::SweepConcurrency(streams, options->watchers);
+      step.sessions = std::max(options->sessions, step.concurrency);
+      runs.push_back(std::move(step));
+    }
+  }
+  int exit_code = kExitOk;
+  for (const cli::BenchOptions& run : runs) {
+    absl::StatusOr<cli::LifecycleReport> report = cli::RunLifecycleBench(run);
+    if (!report.ok()) return RpcError(report.status());
+    Out(absl::GetFlag(FLAGS_json)
+            ? absl::StrCat(cli::LifecycleJson(*report), "\n")
+            : absl::StrCat(cli::RenderLifecycleReport(*report),
+                           runs.size() > 1 ? "\n" : ""));
+    if (csv.is_open()) csv << cli::SweepCsvRow(*report) << "\n" << std::flush;
+    if (!report->error.ok()) return kExitRpcError;
+    const bool all_good = report->streams.complete == report->streams.total &&
+                          report->completed == report->sessions_planned;
+    if (!all_good) exit_code = kExitSessionFailed;
+    if (absl::GetFlag(FLAGS_vs_pgbench)) {
+      const int pgbench_exit = ComparePgbench(run, *report, tools);
+      if (pgbench_exit != kExitOk) return pgbench_exit;
+    }
+  }
+  if (csv.is_open() && !absl::GetFlag(FLAGS_json)) {
+    Out(absl::StrCat("csv:         ", absl::GetFlag(FLAGS_csv), "\n"));
+  }
+  return exit_code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -482,7 +808,8 @@ int main(int argc, char** argv) {
           absl::StrCat("flag --", flag, " does not apply to ", command));
     }
   }
-  const bool takes_id = command != "run" && command != "list";
+  const bool takes_id =
+      command != "run" && command != "list" && command != "bench";
   if (takes_id && operands.size() != 1) {
     return UsageError(absl::StrCat(command, " takes one SESSION_ID"));
   }
@@ -507,6 +834,7 @@ int main(int argc, char** argv) {
   InterruptHandler* interrupts = InterruptHandler::Start();
   AnalysisClientOptions options;
   options.deadline = timeout;
+  if (command == "bench") return Bench(*args, server, options);
   AnalysisClient client(server, options);
 
   if (command == "run") return Run(client, interrupts);

@@ -289,11 +289,22 @@ Subscription::Pull Subscription::Next() {
     return pull;
   }
   const auto& events = channel_->events;
+  // A cursor ahead of the log (a client resuming here after another
+  // replica streamed further than the table) skips what it already has.
+  while (next_index_ < events.size() &&
+         events[next_index_]->sequence() <= cursor_) {
+    ++next_index_;
+  }
   if (next_index_ >= events.size()) {
-    if (channel_->ended != absl::InfiniteFuture()) {
-      pull.ended = true;  // the terminal event was the last one pulled
-    } else {
+    if (channel_->ended == absl::InfiniteFuture()) {
       waiting_ = true;
+    } else {
+      pull.ended = true;  // the terminal event was the last one pulled
+      if (cursor_ > channel_->last_sequence()) {
+        pull.status = absl::OutOfRangeError(absl::StrCat(
+            "after_sequence ", cursor_, " is beyond the session's last event (",
+            channel_->last_sequence(), ")"));
+      }
     }
     return pull;
   }

@@ -185,6 +185,17 @@ class SessionRun final : public analysis::ProgressSink {
   }
 
   void Emit(v1::SessionEvent event) {
+    // Watchers never get further than kMaxUnpersistedEvents ahead of the
+    // table: the numbering of a later attempt relies on it.
+    if (pending_.size() >= static_cast<size_t>(store::kMaxUnpersistedEvents)) {
+      Flush();
+      if (pending_.size() >=
+          static_cast<size_t>(store::kMaxUnpersistedEvents)) {
+        --last_sequence_;  // not published: the number stays free
+        RequestStop(*stop_, kRelease);
+        return;
+      }
+    }
     progress_ = event.progress_percentage();
     stage_ = event.stage();
     broker_->Publish(event);

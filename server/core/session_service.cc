@@ -93,7 +93,7 @@ bool SessionService::OnDb(std::function<void()> task) {
 
 bool SessionService::HasCapacity(int claiming) const {
   return !stopping_.load() &&
-         static_cast<int>(jobs_.Load()) + claiming < options_.job_threads;
+         active_jobs_.load() + claiming < options_.job_threads;
 }
 
 void SessionService::Create(const v1::CreateSessionRequest& request,
@@ -171,7 +171,7 @@ int SessionService::ReserveSlots() {
   int claiming = claiming_.load();
   int room = 0;
   do {
-    room = options_.job_threads - static_cast<int>(jobs_.Load()) - claiming;
+    room = options_.job_threads - active_jobs_.load() - claiming;
     if (stopping_.load() || room <= 0) return 0;
   } while (!claiming_.compare_exchange_weak(claiming, claiming + room));
   return room;
@@ -205,7 +205,15 @@ void SessionService::StartJob(store::ClaimedSession claimed) {
   }
   broker_.Publish(claimed.claim_event);
   auto job = std::make_shared<store::ClaimedSession>(std::move(claimed));
-  const bool posted = jobs_.Post([this, job] { runner_.Run(*job); });
+  ++active_jobs_;
+  const bool posted = jobs_.Post([this, job] {
+    runner_.Run(*job);
+    --active_jobs_;
+    // The slot is free: take the next pending session now rather than at
+    // the next claim tick, so a busy replica never idles between jobs.
+    if (HasCapacity(claiming_.load())) OnDb([this] { ClaimBatch(); });
+  });
+  if (!posted) --active_jobs_;
   --claiming_;
   if (!posted) {
     auto status = sessions_->ReleaseSession(session_id, job->attempt);

@@ -142,6 +142,8 @@ class SessionService {
   Timer timer_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> claiming_{0};
+  // Jobs started and not yet finished (queued on or running in jobs_).
+  std::atomic<int> active_jobs_{0};
   EventFollower follower_;
   store::EventNotifications* notifications_ = nullptr;
 };

@@ -115,6 +115,13 @@ struct ProgressUpdate {
   std::optional<std::string> streaming_data_json;  // set when partials changed
 };
 
+// A worker publishes a session's events to its watchers before it writes
+// them (in batches), but never more than this many beyond what the table
+// holds. Whoever numbers the session's next event after that worker may
+// have died (the reaper, the next attempt's claim) skips this many
+// sequences, so no sequence ever names two different events.
+inline constexpr int kMaxUnpersistedEvents = 256;
+
 class SessionStore {
  public:
   virtual ~SessionStore() = default;

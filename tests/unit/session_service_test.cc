@@ -311,7 +311,9 @@ TEST_F(SessionServiceTest, ValidCreateRunsToCompletedEventOnAWatcher) {
         return store::CreatedSession{PendingRow(), true};
       }));
   EXPECT_CALL(sessions_, ClaimPending("test-replica", _, _, _, _))
-      .WillOnce(Invoke(ClaimAsAttempt(1)));
+      .WillOnce(Invoke(ClaimAsAttempt(1)))
+      // A finished job looks for the next pending session at once.
+      .WillRepeatedly(Return(std::vector<store::ClaimedSession>{}));
   ExpectClaimedTable();
   EXPECT_CALL(businesses_, LoadHistory(kBusiness))
       .WillOnce(Return(History(24)));
@@ -410,7 +412,9 @@ TEST_F(SessionServiceTest, JobThatCannotLoadHistoryFailsWithAnErrorEvent) {
   EXPECT_CALL(sessions_, CreateSession(_))
       .WillOnce(Return(store::CreatedSession{PendingRow(), true}));
   EXPECT_CALL(sessions_, ClaimPending(_, _, _, _, _))
-      .WillOnce(Invoke(ClaimAsAttempt(3)));
+      .WillOnce(Invoke(ClaimAsAttempt(3)))
+      // A finished job looks for the next pending session at once.
+      .WillRepeatedly(Return(std::vector<store::ClaimedSession>{}));
   ExpectClaimedTable();
   EXPECT_CALL(businesses_, LoadHistory(kBusiness))
       .WillOnce(Return(absl::NotFoundError("business vanished")));

@@ -27,6 +27,12 @@ constexpr char kColumns[] =
     "request_id, last_sequence, options::text AS options, stage, error_code, "
     "error_message, attempt, inline_history::text AS inline_history";
 
+// A claim's event follows the last one; a later attempt's skips the window
+// a previous worker may have published without writing (see
+// kMaxUnpersistedEvents). In SET, `attempt` is still the previous value.
+const std::string kNextAttemptSequence = absl::StrCat(
+    "CASE WHEN attempt > 0 THEN ", kMaxUnpersistedEvents + 1, " ELSE 1 END");
+
 const char* NullIfEmpty(const std::string& s) {
   return s.empty() ? nullptr : s.c_str();
 }
@@ -263,7 +269,9 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
           "attempt = attempt + 1, lease_owner = $2, lease_expires_at = now() + "
           "$3::bigint * interval '1 millisecond', started_at = "
           "coalesce(started_at, now()), updated_at = now(), stage = 'started', "
-          "last_sequence = last_sequence + 1, run_after = NULL WHERE id = "
+          "last_sequence = last_sequence + ",
+          kNextAttemptSequence,
+          ", run_after = NULL WHERE id = "
           "(SELECT id FROM "
           "ai_analysis_sessions WHERE id = $1 AND status = 'pending' FOR "
           "UPDATE "
@@ -291,7 +299,9 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
           "attempt + 1, lease_owner = $1, lease_expires_at = now() + "
           "$4::bigint * interval '1 millisecond', started_at = "
           "coalesce(started_at, now()), updated_at = now(), stage = "
-          "'started', last_sequence = last_sequence + 1, run_after = NULL "
+          "'started', last_sequence = last_sequence + ",
+          kNextAttemptSequence,
+          ", run_after = NULL "
           "FROM locked WHERE id = locked.locked_id RETURNING ",
           kColumns));
   pool_->Prepare("open_attempt",
@@ -320,13 +330,13 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
       "UPDATE ai_analysis_sessions SET status = 'pending', lease_owner = "
       "NULL, lease_expires_at = NULL, stage = 'requeued', run_after = now() "
       "+ $3::bigint * interval '1 millisecond', last_sequence = "
-      "last_sequence + 1, updated_at = now() WHERE id = $1 AND attempt = $2 "
-      "AND status = 'running' RETURNING last_sequence");
+      "last_sequence + 1 + $4, updated_at = now() WHERE id = $1 AND attempt "
+      "= $2 AND status = 'running' RETURNING last_sequence");
   pool_->Prepare(
       "end_expired",
       "UPDATE ai_analysis_sessions SET status = $3, stage = $3, error_code = "
       "$4, error_message = $5, completed_at = now(), lease_owner = NULL, "
-      "lease_expires_at = NULL, last_sequence = last_sequence + 1, "
+      "lease_expires_at = NULL, last_sequence = last_sequence + 1 + $6, "
       "updated_at = now() WHERE id = $1 AND attempt = $2 AND status = "
       "'running' RETURNING last_sequence");
   pool_->Prepare(
@@ -584,7 +594,8 @@ absl::StatusOr<std::vector<v1::SessionEvent>> PgSessionStore::ReapExpired(
             updated = tx.exec_prepared("end_expired", id, attempt,
                                        std::string(SessionStatusName(status)),
                                        static_cast<int>(error.code()),
-                                       std::string(error.message()));
+                                       std::string(error.message()),
+                                       kMaxUnpersistedEvents);
             event.set_status(status);
             event.set_stage(std::string(SessionStatusName(status)));
             *event.mutable_error() = ToRpcStatus(error);
@@ -596,7 +607,7 @@ absl::StatusOr<std::vector<v1::SessionEvent>> PgSessionStore::ReapExpired(
             std::uniform_int_distribution<int64_t> jitter(
                 0, absl::ToInt64Milliseconds(cap));
             updated = tx.exec_prepared("requeue_expired", id, attempt,
-                                       jitter(random));
+                                       jitter(random), kMaxUnpersistedEvents);
             event.set_status(v1::SESSION_STATUS_PENDING);
             event.set_stage("requeued");
           }
