@@ -162,6 +162,7 @@ class WatchReactor final : public grpc::ClientReadReactor<v1::SessionEvent> {
   bool settled_ = false;
   int64_t replayed_ = 0;
   std::vector<absl::Duration> latencies_;
+  std::vector<absl::Duration> terminal_latencies_;
   StreamRecord record_;
 };
 
@@ -437,8 +438,10 @@ class Run {
   // measurements.
   void OnStreamDone(SessionRun* session,
                     const std::vector<absl::Duration>& latencies,
+                    const std::vector<absl::Duration>& terminal_latencies,
                     int64_t replayed) {
     latencies_.Merge(latencies);
+    terminal_latencies_.Merge(terminal_latencies);
     SessionRun* next = nullptr;
     {
       absl::MutexLock lock(&mu_);
@@ -489,6 +492,7 @@ class Run {
           seconds > 0 ? static_cast<double>(terminal_) / seconds : 0;
     }
     report->latency = latencies_.Summarize();
+    report->terminal_latency = terminal_latencies_.Summarize();
     report->events = events_.load();
     report->replayed = replayed_;
     report->heartbeats = heartbeats_.load();
@@ -631,6 +635,7 @@ class Run {
   const std::string run_tag_;
 
   LatencyRecorder latencies_;
+  LatencyRecorder terminal_latencies_;
   std::atomic<int64_t> events_{0};
   std::atomic<int64_t> heartbeats_{0};
   std::atomic<int64_t> last_progress_ns_{0};
@@ -680,7 +685,8 @@ void WatchReactor::OnReadDone(bool ok) {
   } else {
     const absl::Time emitted = FromProto(event_.event_time());
     if (emitted >= opened_) {
-      latencies_.push_back(received - emitted);
+      (IsTerminal(event_.status()) ? terminal_latencies_ : latencies_)
+          .push_back(received - emitted);
     } else {
       ++replayed_;
     }
@@ -704,7 +710,7 @@ void WatchReactor::OnDone(const grpc::Status& status) {
     run_->OnStreamSettled();
   }
   // Last: it may let the waiting thread finish the run and free this.
-  run_->OnStreamDone(session_, latencies_, replayed_);
+  run_->OnStreamDone(session_, latencies_, terminal_latencies_, replayed_);
 }
 
 void SessionRun::Create(Stub* stub, v1::CreateSessionRequest request,
@@ -993,6 +999,10 @@ std::string RenderLifecycleReport(const LifecycleReport& report) {
       report.cancelled);
   absl::StrAppend(&text, "latency:     job emit -> client receive: ",
                   LatencyText(report.latency), "\n");
+  absl::StrAppend(&text,
+                  "terminal:    the same for the terminal events, which the "
+                  "server publishes after committing the completion: ",
+                  LatencyText(report.terminal_latency), "\n");
   absl::StrAppendFormat(&text,
                         "             %d events received, %d replayed "
                         "(emitted before the stream opened, not measured), "
@@ -1058,6 +1068,7 @@ std::string LifecycleJson(const LifecycleReport& report) {
       absl::StrFormat("%.3f", absl::ToDoubleSeconds(report.elapsed)),
       ",\"sessions_per_s\":", absl::StrFormat("%.3f", report.sessions_per_s),
       ",\"latency\":", JsonLatency(report.latency),
+      ",\"terminal_latency\":", JsonLatency(report.terminal_latency),
       ",\"events\":", report.events, ",\"replayed\":", report.replayed,
       ",\"heartbeats\":", report.heartbeats,
       ",\"stream_check\":", JsonStreams(report.streams),

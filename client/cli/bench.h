@@ -141,7 +141,12 @@ struct LifecycleReport {
   absl::Duration elapsed;
   double sessions_per_s = 0;
 
-  LatencySummary latency;  // live events, heartbeats excluded
+  // Live events before the terminal one (heartbeats excluded): the
+  // broker-to-client path.
+  LatencySummary latency;
+  // Live terminal events. The server writes the completion (one commit)
+  // before it publishes the terminal event, so these include that commit.
+  LatencySummary terminal_latency;
   int64_t events = 0;      // every event received, all streams
   int64_t replayed = 0;    // emitted before their stream opened
   int64_t heartbeats = 0;
