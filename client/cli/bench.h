@@ -147,8 +147,8 @@ struct LifecycleReport {
   // Live terminal events. The server writes the completion (one commit)
   // before it publishes the terminal event, so these include that commit.
   LatencySummary terminal_latency;
-  int64_t events = 0;      // every event received, all streams
-  int64_t replayed = 0;    // emitted before their stream opened
+  int64_t events = 0;    // every event received, all streams
+  int64_t replayed = 0;  // emitted before their stream opened
   int64_t heartbeats = 0;
   StreamCheck streams;
   ServerMemory memory;
