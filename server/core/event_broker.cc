@@ -257,6 +257,13 @@ void EventBroker::Sweep(
   }
 }
 
+int64_t EventBroker::LastSequence(const std::string& session_id) const {
+  auto channel = Find(session_id);
+  if (!channel) return -1;
+  std::lock_guard<std::mutex> lock(channel->mu);
+  return channel->last_sequence();
+}
+
 size_t EventBroker::ChannelCount() const {
   std::lock_guard<std::mutex> lock(mu_);
   return channels_.size();

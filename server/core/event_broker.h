@@ -103,6 +103,8 @@ class EventBroker {
   // local job feeds that have been so for the retention.
   void Sweep(absl::Time now,
              const std::function<bool(const std::string&)>& fed_here);
+  // The channel's last sequence (0 when empty), or -1 without a channel.
+  int64_t LastSequence(const std::string& session_id) const;
   size_t ChannelCount() const;
   size_t WatcherCount() const;
 

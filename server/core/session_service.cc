@@ -161,9 +161,14 @@ absl::StatusOr<v1::Session> SessionService::CreateOnDb(
   auto created = sessions_->CreateSession(session);
   if (!created.ok()) return created.status();
   *inserted = created->inserted;
-  // No channel yet: one opens where the session is claimed (here, a moment
-  // later, when a job slot is free; or on another replica). Until then
-  // watchers read the table.
+  if (created->inserted) {
+    // Its whole history is the event just written: the channel opens here
+    // without reading it back, for watchers that follow the answer and for
+    // the claim a moment later.
+    v1::SessionEvent event = session.created_event;
+    event.set_session_id(created->session.session_id());
+    broker_.Open(event.session_id(), {event});
+  }
   return std::move(created->session);
 }
 
@@ -196,12 +201,19 @@ void SessionService::ClaimBatch() {
 // Runs on the DB pool with one reserved job slot, which it gives back.
 void SessionService::StartJob(store::ClaimedSession claimed) {
   const std::string session_id = claimed.session.session_id();
-  // A session created elsewhere (or before a restart) gets its channel
-  // seeded from the table, so watchers here still see its whole history.
-  // Without its history a channel would hide the earlier events from new
-  // watchers; they poll the table instead.
-  if (auto history = sessions_->ListEvents(session_id, 0); history.ok()) {
-    broker_.Open(session_id, *history);
+  // The channel must hold the whole history before the claim event. One
+  // opened here at create (or by a watcher) usually does; a session created
+  // elsewhere, before a restart, or run here before gets it from the table.
+  const int64_t have = broker_.LastSequence(session_id);
+  if (have < 0 || have != claimed.claim_event.sequence() - 1) {
+    if (auto history = sessions_->ListEvents(session_id, have < 0 ? 0 : have);
+        history.ok()) {
+      if (have < 0) {
+        broker_.Open(session_id, *history);
+      } else {
+        for (const auto& event : *history) broker_.Publish(event);
+      }
+    }
   }
   broker_.Publish(claimed.claim_event);
   auto job = std::make_shared<store::ClaimedSession>(std::move(claimed));

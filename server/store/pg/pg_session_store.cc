@@ -27,6 +27,14 @@ constexpr char kColumns[] =
     "request_id, last_sequence, options::text AS options, stage, error_code, "
     "error_message, attempt, inline_history::text AS inline_history";
 
+// Claim statements end with these: the claimed rows (`claimed`) open their
+// attempt rows in the same statement, and are returned.
+constexpr char kOpenAttempts[] =
+    ", opened AS (INSERT INTO session_attempts (session_id, attempt, "
+    "lease_owner) SELECT id, attempt, ";
+constexpr char kFromClaimed[] =
+    "FROM claimed ON CONFLICT DO NOTHING) SELECT * FROM claimed";
+
 // A claim's event follows the last one; a later attempt's skips the window
 // a previous worker may have published without writing (see
 // kMaxUnpersistedEvents). In SET, `attempt` is still the previous value.
@@ -141,9 +149,9 @@ absl::Status StaleAttempt(const std::string& id) {
 
 // The application's tables, written in the completing transaction.
 // A row the claim statement returned: the job's view of it, its RUNNING
-// event appended and its attempt opened, in the claim's transaction.
+// event appended in the claim's transaction (the statement opened its
+// attempt row).
 ClaimedSession Claimed(pqxx::work& tx, const pqxx::row& row,
-                       const std::string& owner,
                        const v1::SessionEvent& running_event) {
   ClaimedSession claimed;
   claimed.session = RowToSession(row);
@@ -158,8 +166,6 @@ ClaimedSession Claimed(pqxx::work& tx, const pqxx::row& row,
   claimed.claim_event.set_progress_percentage(
       claimed.session.progress_percentage());
   InsertEvent(tx, claimed.claim_event);
-  tx.exec_prepared("open_attempt", claimed.session.session_id(),
-                   claimed.attempt, owner);
   return claimed;
 }
 
@@ -265,8 +271,9 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
   pool_->Prepare(
       "claim_session",
       absl::StrCat(
-          "UPDATE ai_analysis_sessions SET status = 'running', "
-          "attempt = attempt + 1, lease_owner = $2, lease_expires_at = now() + "
+          "WITH claimed AS (UPDATE ai_analysis_sessions SET status = "
+          "'running', attempt = attempt + 1, lease_owner = $2, "
+          "lease_expires_at = now() + "
           "$3::bigint * interval '1 millisecond', started_at = "
           "coalesce(started_at, now()), updated_at = now(), stage = 'started', "
           "last_sequence = last_sequence + ",
@@ -276,7 +283,7 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
           "ai_analysis_sessions WHERE id = $1 AND status = 'pending' FOR "
           "UPDATE "
           "SKIP LOCKED) RETURNING ",
-          kColumns));
+          kColumns, ")", kOpenAttempts, "$2 ", kFromClaimed));
   // Fair batch claim: rank each user's due pending sessions oldest first,
   // skip users at their cap, take the first of every user before the second
   // of any, lock what nobody else holds.
@@ -295,18 +302,15 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
           "locked AS (SELECT id AS locked_id FROM ai_analysis_sessions WHERE "
           "id IN (SELECT ranked_id FROM eligible) AND status = 'pending' FOR "
           "UPDATE SKIP LOCKED) "
-          "UPDATE ai_analysis_sessions SET status = 'running', attempt = "
-          "attempt + 1, lease_owner = $1, lease_expires_at = now() + "
+          ", claimed AS (UPDATE ai_analysis_sessions SET status = 'running', "
+          "attempt = attempt + 1, lease_owner = $1, lease_expires_at = now() + "
           "$4::bigint * interval '1 millisecond', started_at = "
           "coalesce(started_at, now()), updated_at = now(), stage = "
           "'started', last_sequence = last_sequence + ",
           kNextAttemptSequence,
           ", run_after = NULL "
           "FROM locked WHERE id = locked.locked_id RETURNING ",
-          kColumns));
-  pool_->Prepare("open_attempt",
-                 "INSERT INTO session_attempts (session_id, attempt, "
-                 "lease_owner) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING");
+          kColumns, ")", kOpenAttempts, "$1 ", kFromClaimed));
   pool_->Prepare("close_attempt",
                  "UPDATE session_attempts SET ended_at = clock_timestamp(), "
                  "outcome = $3 WHERE session_id = $1 AND attempt = $2 AND "
@@ -364,20 +368,29 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
       "status = 'running' RETURNING cancel_requested");
   pool_->Prepare(
       "complete_session",
-      "UPDATE ai_analysis_sessions SET status = 'completed', "
+      // The attempt row is closed in the same statement.
+      "WITH done AS (UPDATE ai_analysis_sessions SET status = 'completed', "
       "progress_percentage = 100, stage = 'completed', results = $3::json, "
       "confidence_score = $4, processing_time_ms = $5, completed_at = now(), "
       "updated_at = now(), last_sequence = $6, streaming_data = $7::json, "
       "lease_owner = NULL, lease_expires_at = NULL WHERE id = $1 AND "
       "attempt = $2 AND status = 'running' RETURNING user_id, business_id, "
-      "session_type");
+      "session_type), closed AS (UPDATE session_attempts SET ended_at = "
+      "clock_timestamp(), outcome = 'completed' WHERE session_id = $1 AND "
+      "attempt = $2 AND ended_at IS NULL AND EXISTS (SELECT 1 FROM done)) "
+      "SELECT user_id, business_id, session_type FROM done");
   pool_->Prepare(
       "finish_session",
-      "UPDATE ai_analysis_sessions SET status = $3, stage = $3, error_code = "
-      "$4, error_message = $5, processing_time_ms = $6, completed_at = now(), "
-      "updated_at = now(), last_sequence = $7, lease_owner = NULL, "
-      "lease_expires_at = NULL WHERE id = $1 AND attempt = $2 AND status IN "
-      "('pending', 'running')");
+      // The attempt row (if the session was ever claimed) is closed in the
+      // same statement.
+      "WITH done AS (UPDATE ai_analysis_sessions SET status = $3, stage = $3, "
+      "error_code = $4, error_message = $5, processing_time_ms = $6, "
+      "completed_at = now(), updated_at = now(), last_sequence = $7, "
+      "lease_owner = NULL, lease_expires_at = NULL WHERE id = $1 AND attempt "
+      "= $2 AND status IN ('pending', 'running') RETURNING id), closed AS "
+      "(UPDATE session_attempts SET ended_at = clock_timestamp(), outcome = "
+      "$3 WHERE session_id = $1 AND attempt = $2 AND ended_at IS NULL AND "
+      "EXISTS (SELECT 1 FROM done)) SELECT id FROM done");
   pool_->Prepare(
       "insert_health_metrics",
       "INSERT INTO health_metrics (id, business_id, overall_score, "
@@ -505,7 +518,7 @@ absl::StatusOr<ClaimedSession> PgSessionStore::ClaimSession(
           return absl::NotFoundError(
               absl::StrCat("session '", session_id, "' is not pending"));
         }
-        ClaimedSession claimed = Claimed(tx, r[0], owner, running_event);
+        ClaimedSession claimed = Claimed(tx, r[0], running_event);
         tx.commit();
         return claimed;
       });
@@ -514,20 +527,19 @@ absl::StatusOr<ClaimedSession> PgSessionStore::ClaimSession(
 absl::StatusOr<std::vector<ClaimedSession>> PgSessionStore::ClaimPending(
     const std::string& owner, int limit, int per_user_cap, absl::Duration lease,
     const v1::SessionEvent& running_event) {
-  return pool_->With(
-      "claim pending sessions",
-      [&](pqxx::connection& conn)
-          -> absl::StatusOr<std::vector<ClaimedSession>> {
-        pqxx::work tx(conn);
-        std::vector<ClaimedSession> claimed;
-        for (const auto& row :
-             tx.exec_prepared("claim_pending", owner, limit, per_user_cap,
-                              absl::ToInt64Milliseconds(lease))) {
-          claimed.push_back(Claimed(tx, row, owner, running_event));
-        }
-        tx.commit();
-        return claimed;
-      });
+  return pool_->With("claim pending sessions",
+                     [&](pqxx::connection& conn)
+                         -> absl::StatusOr<std::vector<ClaimedSession>> {
+                       pqxx::work tx(conn);
+                       std::vector<ClaimedSession> claimed;
+                       for (const auto& row : tx.exec_prepared(
+                                "claim_pending", owner, limit, per_user_cap,
+                                absl::ToInt64Milliseconds(lease))) {
+                         claimed.push_back(Claimed(tx, row, running_event));
+                       }
+                       tx.commit();
+                       return claimed;
+                     });
 }
 
 absl::StatusOr<std::vector<std::string>> PgSessionStore::Heartbeat(
@@ -709,8 +721,6 @@ absl::Status PgSessionStore::CompleteSession(const Completion& completion) {
     for (const auto& event : completion.events) events.push_back(&event);
     events.push_back(&completion.final_event);
     InsertEvents(tx, events);
-    tx.exec_prepared("close_attempt", completion.session_id, completion.attempt,
-                     "completed");
     WriteBack(tx, r[0], completion);
     tx.commit();
     return absl::OkStatus();
@@ -726,15 +736,11 @@ absl::Status PgSessionStore::FinishUnsuccessfully(const Failure& failure) {
         static_cast<int>(failure.error.code()),
         std::string(failure.error.message()), failure.processing_time_ms,
         failure.final_event.sequence());
-    if (r.affected_rows() == 0) return StaleAttempt(failure.session_id);
+    if (r.empty()) return StaleAttempt(failure.session_id);
     std::vector<const v1::SessionEvent*> events;
     for (const auto& event : failure.events) events.push_back(&event);
     events.push_back(&failure.final_event);
     InsertEvents(tx, events);
-    tx.exec_prepared("close_attempt", failure.session_id, failure.attempt,
-                     failure.status == v1::SESSION_STATUS_CANCELLED
-                         ? "cancelled"
-                         : "failed");
     tx.commit();
     return absl::OkStatus();
   });
