@@ -455,7 +455,8 @@ absl::StatusOr<CreatedSession> PgSessionStore::CreateSession(
         out.inserted = true;
         v1::SessionEvent event = session.created_event;
         event.set_session_id(out.session.session_id());
-        InsertEvent(tx, event);
+        // No NOTIFY: nobody can be watching a session before it exists.
+        InsertEvent(tx, event, /*notify=*/false);
         tx.commit();
         return out;
       });
