@@ -200,50 +200,54 @@ void EventBroker::Unsubscribe(const std::string& session_id,
   channel->Watched();
 }
 
+std::vector<std::pair<std::string, std::shared_ptr<EventBroker::Channel>>>
+EventBroker::Snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {channels_.begin(), channels_.end()};
+}
+
 std::vector<std::pair<std::string, int64_t>> EventBroker::Unfed(
-    const std::function<bool(const std::string&)>& fed_here) const {
-  std::vector<std::pair<std::string, int64_t>> candidates;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [id, channel] : channels_) {
-      std::lock_guard<std::mutex> channel_lock(channel->mu);
-      if (channel->ended == absl::InfiniteFuture() && channel->Watched()) {
-        candidates.emplace_back(id, channel->last_sequence());
-      }
+    const std::function<bool(const std::string&)>& fed_here,
+    const std::set<std::string>* only) const {
+  std::vector<std::pair<std::string, std::shared_ptr<Channel>>> channels;
+  if (only != nullptr) {
+    for (const auto& id : *only) {
+      if (auto channel = Find(id)) channels.emplace_back(id, channel);
     }
+  } else {
+    channels = Snapshot();
   }
-  // Asked outside the broker's locks: fed_here takes the job runner's.
-  candidates.erase(
-      std::remove_if(candidates.begin(), candidates.end(),
-                     [&](const auto& c) { return fed_here(c.first); }),
-      candidates.end());
-  return candidates;
+  std::vector<std::pair<std::string, int64_t>> unfed;
+  for (const auto& [id, channel] : channels) {
+    {
+      std::lock_guard<std::mutex> lock(channel->mu);
+      if (channel->ended != absl::InfiniteFuture() || !channel->Watched()) {
+        continue;
+      }
+      unfed.emplace_back(id, channel->last_sequence());
+    }
+    // Asked outside the channel's lock: fed_here takes the job runner's.
+    if (fed_here(id)) unfed.pop_back();
+  }
+  return unfed;
 }
 
 void EventBroker::Sweep(
     absl::Time now, const std::function<bool(const std::string&)>& fed_here) {
-  std::vector<std::string> idle;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto it = channels_.begin(); it != channels_.end();) {
-      auto& channel = *it->second;
-      std::lock_guard<std::mutex> channel_lock(channel.mu);
-      const bool watched = channel.Watched();
-      if (channel.ended != absl::InfiniteFuture()) {
-        if (now - channel.ended > options_.retention) {
-          it = channels_.erase(it);
-          continue;
-        }
-      } else if (!watched &&
-                 now - channel.unwatched_since > options_.retention) {
-        idle.push_back(it->first);
-      }
-      ++it;
-    }
-  }
   std::vector<std::string> drop;
-  for (auto& id : idle) {
-    if (!fed_here(id)) drop.push_back(std::move(id));
+  for (const auto& [id, channel] : Snapshot()) {
+    bool expired = false;
+    bool idle = false;
+    {
+      std::lock_guard<std::mutex> lock(channel->mu);
+      const bool watched = channel->Watched();
+      if (channel->ended != absl::InfiniteFuture()) {
+        expired = now - channel->ended > options_.retention;
+      } else {
+        idle = !watched && now - channel->unwatched_since > options_.retention;
+      }
+    }
+    if (expired || (idle && !fed_here(id))) drop.push_back(id);
   }
   if (drop.empty()) return;
   std::lock_guard<std::mutex> lock(mu_);
@@ -251,7 +255,10 @@ void EventBroker::Sweep(
     auto it = channels_.find(id);
     if (it == channels_.end()) continue;
     std::lock_guard<std::mutex> channel_lock(it->second->mu);
-    if (!it->second->Watched() && it->second->ended == absl::InfiniteFuture()) {
+    // Still to drop? A watcher may have come, or it may have ended since.
+    const bool ended = it->second->ended != absl::InfiniteFuture();
+    if ((ended && now - it->second->ended > options_.retention) ||
+        (!ended && !it->second->Watched())) {
       channels_.erase(it);
     }
   }

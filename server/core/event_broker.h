@@ -30,6 +30,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -96,9 +97,11 @@ class EventBroker {
   void Unsubscribe(const std::string& session_id, const EventSink* sink);
 
   // Channels that need feeding from the table: not ended, watched, and
-  // `fed_here` false (no local job publishes to them). Id and last sequence.
+  // `fed_here` false (no local job publishes to them), among `only` when
+  // given, else among all. Id and last sequence.
   std::vector<std::pair<std::string, int64_t>> Unfed(
-      const std::function<bool(const std::string&)>& fed_here) const;
+      const std::function<bool(const std::string&)>& fed_here,
+      const std::set<std::string>* only = nullptr) const;
   // Drops channels ended more than the retention ago, and unwatched ones no
   // local job feeds that have been so for the retention.
   void Sweep(absl::Time now,
@@ -112,6 +115,10 @@ class EventBroker {
   friend class Subscription;
   struct Channel;
   std::shared_ptr<Channel> Find(const std::string& session_id) const;
+  // The channels, copied under the map lock so scans do not hold it (a
+  // Publish only ever waits for one channel's lock).
+  std::vector<std::pair<std::string, std::shared_ptr<Channel>>> Snapshot()
+      const;
 
   const BrokerOptions options_;
   mutable std::mutex mu_;

@@ -58,13 +58,7 @@ void EventFollower::OnNotified(const std::string& session_id) {
 
 void EventFollower::Round(const std::set<std::string>* only) {
   std::lock_guard<std::mutex> round(round_mu_);
-  auto cursors = broker_->Unfed(fed_here_);
-  if (only != nullptr) {
-    cursors.erase(std::remove_if(
-                      cursors.begin(), cursors.end(),
-                      [&](const auto& c) { return only->count(c.first) == 0; }),
-                  cursors.end());
-  }
+  auto cursors = broker_->Unfed(fed_here_, only);
   if (cursors.empty()) return;
   auto events = sessions_->ListEventsAfter(cursors);
   if (!events.ok()) {

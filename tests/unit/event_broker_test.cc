@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <set>
 #include <vector>
 
 #include "absl/time/clock.h"
@@ -325,6 +326,15 @@ TEST(EventBrokerTest, UnfedListsWatchedLiveChannelsNoLocalJobFeeds) {
   ASSERT_EQ(unfed.size(), 1u);
   EXPECT_EQ(unfed[0].first, "remote");
   EXPECT_EQ(unfed[0].second, 2);
+
+  // Limited to the sessions a notification named.
+  auto nothing_here = [](const std::string&) { return false; };
+  const std::set<std::string> named = {"remote", "no-such-session"};
+  auto named_unfed = broker.Unfed(nothing_here, &named);
+  ASSERT_EQ(named_unfed.size(), 1u);
+  EXPECT_EQ(named_unfed[0].first, "remote");
+  const std::set<std::string> unwatched = {"unwatched"};
+  EXPECT_THAT(broker.Unfed(nothing_here, &unwatched), IsEmpty());
 }
 
 TEST(EventBrokerTest, ChannelSeededWithTerminalHistoryIsSweptAndNotJoined) {
