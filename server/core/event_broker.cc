@@ -18,6 +18,8 @@ bool IsProgressOnly(const v1::SessionEvent& event) {
 }
 
 struct EventBroker::Channel {
+  explicit Channel(std::string session_id) : id(std::move(session_id)) {}
+  const std::string id;
   std::mutex mu;
   std::vector<EventPtr> events ABSL_GUARDED_BY(mu);
   // non_progress_before[i]: events among events[0..i) that are not
@@ -68,7 +70,7 @@ void EventBroker::Open(const std::string& session_id,
   std::lock_guard<std::mutex> lock(mu_);
   auto& slot = channels_[session_id];
   if (slot) return;
-  slot = std::make_shared<Channel>();
+  slot = std::make_shared<Channel>(session_id);
   // Seeded under the map lock so no subscriber sees a half-seeded channel.
   std::lock_guard<std::mutex> channel_lock(slot->mu);
   for (const auto& event : history) {
@@ -200,25 +202,29 @@ void EventBroker::Unsubscribe(const std::string& session_id,
   channel->Watched();
 }
 
-std::vector<std::pair<std::string, std::shared_ptr<EventBroker::Channel>>>
-EventBroker::Snapshot() const {
+std::vector<std::shared_ptr<EventBroker::Channel>> EventBroker::Snapshot()
+    const {
+  std::vector<std::shared_ptr<Channel>> channels;
   std::lock_guard<std::mutex> lock(mu_);
-  return {channels_.begin(), channels_.end()};
+  channels.reserve(channels_.size());
+  for (const auto& entry : channels_) channels.push_back(entry.second);
+  return channels;
 }
 
 std::vector<std::pair<std::string, int64_t>> EventBroker::Unfed(
     const std::function<bool(const std::string&)>& fed_here,
     const std::set<std::string>* only) const {
-  std::vector<std::pair<std::string, std::shared_ptr<Channel>>> channels;
+  std::vector<std::shared_ptr<Channel>> channels;
   if (only != nullptr) {
     for (const auto& id : *only) {
-      if (auto channel = Find(id)) channels.emplace_back(id, channel);
+      if (auto channel = Find(id)) channels.push_back(std::move(channel));
     }
   } else {
     channels = Snapshot();
   }
   std::vector<std::pair<std::string, int64_t>> unfed;
-  for (const auto& [id, channel] : channels) {
+  for (const auto& channel : channels) {
+    const std::string& id = channel->id;
     {
       std::lock_guard<std::mutex> lock(channel->mu);
       if (channel->ended != absl::InfiniteFuture() || !channel->Watched()) {
@@ -235,7 +241,8 @@ std::vector<std::pair<std::string, int64_t>> EventBroker::Unfed(
 void EventBroker::Sweep(
     absl::Time now, const std::function<bool(const std::string&)>& fed_here) {
   std::vector<std::string> drop;
-  for (const auto& [id, channel] : Snapshot()) {
+  for (const auto& channel : Snapshot()) {
+    const std::string& id = channel->id;
     bool expired = false;
     bool idle = false;
     {

@@ -117,8 +117,7 @@ class EventBroker {
   std::shared_ptr<Channel> Find(const std::string& session_id) const;
   // The channels, copied under the map lock so scans do not hold it (a
   // Publish only ever waits for one channel's lock).
-  std::vector<std::pair<std::string, std::shared_ptr<Channel>>> Snapshot()
-      const;
+  std::vector<std::shared_ptr<Channel>> Snapshot() const;
 
   const BrokerOptions options_;
   mutable std::mutex mu_;
