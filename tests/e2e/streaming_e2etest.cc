@@ -165,6 +165,22 @@ std::vector<T> Details(const grpc::Status& status) {
 
 // One WatchSession call read to its end through a raw sync stub, optionally
 // cut (TryCancel) once `stop` says so.
+// One WatchSession call on a raw stub, with a deadline that bounds a test
+// whose server (rightly or wrongly) never ends the stream.
+struct RawStream {
+  RawStream(v1::AnalysisService::Stub& stub, const std::string& id,
+            int64_t after, int deadline_s) {
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(deadline_s));
+    v1::WatchSessionRequest request;
+    request.set_session_id(id);
+    request.set_after_sequence(after);
+    reader = stub.WatchSession(&context, request);
+  }
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientReader<v1::SessionEvent>> reader;
+};
+
 struct RawWatch {
   std::vector<v1::SessionEvent> events;
   grpc::Status status;
@@ -174,25 +190,19 @@ RawWatch ReadWatch(
     v1::AnalysisService::Stub& stub, const std::string& id, int64_t after,
     const std::function<bool(const v1::SessionEvent&)>& stop = nullptr) {
   RawWatch watch;
-  grpc::ClientContext context;
   // Generous: a stream that never ends fails the test instead of hanging it.
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::seconds(60));
-  v1::WatchSessionRequest request;
-  request.set_session_id(id);
-  request.set_after_sequence(after);
-  auto reader = stub.WatchSession(&context, request);
+  RawStream stream(stub, id, after, /*deadline_s=*/60);
   v1::SessionEvent event;
-  while (reader->Read(&event)) {
+  while (stream.reader->Read(&event)) {
     watch.events.push_back(event);
     if (stop && stop(event)) {
-      context.TryCancel();
-      while (reader->Read(&event)) {
+      stream.context.TryCancel();
+      while (stream.reader->Read(&event)) {
       }
       break;
     }
   }
-  watch.status = reader->Finish();
+  watch.status = stream.reader->Finish();
   return watch;
 }
 
@@ -200,14 +210,11 @@ RawWatch ReadWatch(
 // Close() cancels it and returns how it ended.
 class OpenWatch {
  public:
-  OpenWatch(v1::AnalysisService::Stub* stub, const std::string& id) {
-    v1::WatchSessionRequest request;
-    request.set_session_id(id);
-    // Far longer than a test holds one open; bounds a stalled first Read.
-    context_.set_deadline(std::chrono::system_clock::now() +
-                          std::chrono::seconds(30));
-    reader_ = stub->WatchSession(&context_, request);
-    accepted_ = reader_->Read(&first_);
+  // The deadline is far longer than a test holds one open; it bounds a
+  // stalled first Read.
+  OpenWatch(v1::AnalysisService::Stub* stub, const std::string& id)
+      : stream_(*stub, id, /*after=*/0, /*deadline_s=*/30) {
+    accepted_ = stream_.reader->Read(&first_);
   }
   ~OpenWatch() { Close(); }
 
@@ -219,19 +226,18 @@ class OpenWatch {
       closed_ = true;
       // A stream the server already ended keeps the server's status.
       if (accepted_) {
-        context_.TryCancel();
+        stream_.context.TryCancel();
         v1::SessionEvent e;
-        while (reader_->Read(&e)) {
+        while (stream_.reader->Read(&e)) {
         }
       }
-      status_ = reader_->Finish();
+      status_ = stream_.reader->Finish();
     }
     return status_;
   }
 
  private:
-  grpc::ClientContext context_;
-  std::unique_ptr<grpc::ClientReader<v1::SessionEvent>> reader_;
+  RawStream stream_;
   v1::SessionEvent first_;
   bool accepted_ = false;
   bool closed_ = false;
@@ -349,12 +355,8 @@ TEST_F(StreamingTest, SlowWatcherDoesNotSlowTheJobOrTheOtherWatchers) {
   slow_args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
   slow_args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   auto slow_stub = NewStub(server->target(), slow_args);
-  grpc::ClientContext slow_context;
-  slow_context.set_deadline(std::chrono::system_clock::now() +
-                            std::chrono::seconds(60));
-  v1::WatchSessionRequest slow_request;
-  slow_request.set_session_id(id);
-  auto slow = slow_stub->WatchSession(&slow_context, slow_request);
+  RawStream slow_stream(*slow_stub, id, /*after=*/0, /*deadline_s=*/60);
+  auto& slow = slow_stream.reader;
   std::vector<v1::SessionEvent> slow_events(1);
   ASSERT_TRUE(slow->Read(&slow_events[0]));
   EXPECT_EQ(slow_events[0].sequence(), 1);
@@ -574,14 +576,10 @@ TEST_F(StreamingTest, CursorAheadOfALiveSessionGetsNoEventAtOrBelowIt) {
   const std::string id = session->session_id();
 
   auto stub = NewStub(server->target());
-  grpc::ClientContext context;
-  // Bounds the wait of a server that (rightly) has nothing to send.
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::seconds(6));
-  v1::WatchSessionRequest request;
-  request.set_session_id(id);
-  request.set_after_sequence(3);
-  auto reader = stub->WatchSession(&context, request);
+  // The deadline bounds the wait of a server that (rightly) has nothing to
+  // send.
+  RawStream stream(*stub, id, /*after=*/3, /*deadline_s=*/6);
+  auto& reader = stream.reader;
   // A heartbeat first: the watch is subscribed before the cancel.
   std::vector<v1::SessionEvent> events(1);
   ASSERT_TRUE(reader->Read(&events[0]));
@@ -671,13 +669,8 @@ TEST_F(StreamingTest, IdleStreamGetsHeartbeatsThatDoNotMoveTheCursor) {
   // A second watcher already at the last event: its heartbeats carry its
   // cursor.
   auto stub = NewStub(server->target());
-  grpc::ClientContext raw_context;
-  raw_context.set_deadline(std::chrono::system_clock::now() +
-                           std::chrono::seconds(30));
-  v1::WatchSessionRequest raw_request;
-  raw_request.set_session_id(id);
-  raw_request.set_after_sequence(1);
-  auto raw = stub->WatchSession(&raw_context, raw_request);
+  RawStream raw_stream(*stub, id, /*after=*/1, /*deadline_s=*/30);
+  auto& raw = raw_stream.reader;
   std::vector<v1::SessionEvent> raw_events(2);
   EXPECT_TRUE(raw->Read(&raw_events[0]));
   EXPECT_TRUE(raw->Read(&raw_events[1]));
