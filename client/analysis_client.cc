@@ -55,6 +55,9 @@ grpc::ChannelArguments ChannelArgumentsFor(
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   args.SetMaxReceiveMessageSize(options.max_message_bytes);
   args.SetMaxSendMessageSize(options.max_message_bytes);
+  if (!options.tls_server_name.empty()) {
+    args.SetSslTargetNameOverride(options.tls_server_name);
+  }
   return args;
 }
 
@@ -197,6 +200,15 @@ absl::StatusOr<v1::Session> AnalysisClient::GetSession(
   return CallUnary<v1::Session>(
       true, [&](grpc::ClientContext* context, v1::Session* response) {
         return stub_->GetSession(context, request, response);
+      });
+}
+
+absl::StatusOr<v1::Usage> AnalysisClient::GetUsage(const std::string& user_id) {
+  v1::GetUsageRequest request;
+  request.set_user_id(user_id);
+  return CallUnary<v1::Usage>(
+      true, [&](grpc::ClientContext* context, v1::Usage* response) {
+        return stub_->GetUsage(context, request, response);
       });
 }
 

@@ -66,6 +66,10 @@ struct AnalysisClientOptions {
   std::vector<std::pair<std::string, std::string>> metadata;
   // Used by the target-string constructor; insecure when null.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // With TLS: the name the server's certificate must carry, when it is not
+  // the target's host (e.g. connecting to 127.0.0.1 with a cert for a DNS
+  // name). See credentials.h.
+  std::string tls_server_name;
   // HTTP/2 keepalive pings, matched to the server's policy: at least 20 s
   // apart (the server's minimum; more often gets the connection closed with
   // "too_many_pings"), and the connection is dropped (streams then resume)
@@ -130,6 +134,9 @@ class AnalysisClient {
   absl::StatusOr<v1::Session> GetSession(const std::string& session_id);
   absl::StatusOr<v1::ListSessionsResponse> ListSessions(
       const v1::ListSessionsRequest& request);
+  // The plan, period, analyses used and limit of `user_id` (empty: the
+  // caller; another user needs a service or admin token).
+  absl::StatusOr<v1::Usage> GetUsage(const std::string& user_id = "");
   // A retried cancel whose first attempt landed sees FAILED_PRECONDITION;
   // it then returns the session if it is CANCELLED.
   absl::StatusOr<v1::Session> CancelSession(const std::string& session_id,

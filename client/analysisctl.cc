@@ -30,6 +30,7 @@
 #include "absl/time/time.h"
 #include "client/analysis_client.h"
 #include "client/cli/bench.h"
+#include "client/credentials.h"
 #include "client/cli/names.h"
 #include "client/cli/pgbench.h"
 #include "client/cli/proc_stats.h"
@@ -41,6 +42,19 @@ ABSL_FLAG(std::string, server, "",
           "HOST:PORT of the analysis service (default: $ANALYSIS_SERVER, "
           "else 127.0.0.1:50051)");
 ABSL_FLAG(bool, json, false, "Print proto3 JSON, one object per line");
+ABSL_FLAG(std::string, token, "",
+          "Bearer token for every call (default $ANALYSIS_TOKEN)");
+ABSL_FLAG(std::string, token_file, "",
+          "File whose first line is the bearer token "
+          "(default $ANALYSIS_TOKEN_FILE)");
+ABSL_FLAG(bool, tls, false, "Connect with TLS, trusting the system's CAs");
+ABSL_FLAG(std::string, tls_ca, "", "TLS: PEM CA bundle to trust (implies --tls)");
+ABSL_FLAG(std::string, tls_cert, "",
+          "TLS: client certificate (PEM) for mTLS, with --tls_key");
+ABSL_FLAG(std::string, tls_key, "", "TLS: the client certificate's key (PEM)");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "TLS: the name the server's certificate must carry, when it is "
+          "not --server's host");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30),
           "Deadline of each unary call, retries included");
 ABSL_FLAG(std::string, business, "", "Business id");
@@ -118,6 +132,9 @@ commands:
           follow a session's events (from the start, or after sequence N)
   cancel  SESSION_ID [--reason=TEXT]
           cancel a pending or running session
+  usage   [--user=ID]
+          your plan, billing period, analyses used and limit (--user: a
+          service or admin token reading another user's)
   bench   [--sessions=100] [--concurrency=10] [--watchers=1] [--type=health]
           [--business=biz_demo_cafe] [--user=ID] [--channels=N]
           [--server_pid=PID] [--sweep=10,100,500,1000] [--csv=FILE]
@@ -138,6 +155,12 @@ commands:
 
 flags:
   --server=HOST:PORT  the service (default $ANALYSIS_SERVER, else 127.0.0.1:50051)
+  --token=JWT         bearer token sent with every call (default $ANALYSIS_TOKEN;
+                      --token_file=FILE or $ANALYSIS_TOKEN_FILE reads it from a
+                      file); the quickstart prints one for the demo user
+  --tls --tls_ca=PEM  TLS, trusting the system's CAs or this bundle;
+                      --tls_cert=PEM --tls_key=PEM add a client certificate
+                      (mTLS), --tls_server_name=NAME the expected server name
   --json              proto3 JSON: one SessionEvent per line for run/watch,
                       one Session / ListSessionsResponse for get/list/cancel,
                       one report object per run for bench
@@ -174,7 +197,10 @@ exit codes:
 // Flags every command accepts, and those of each command.
 const std::set<std::string>& GlobalFlags() {
   static const auto* flags =
-      new std::set<std::string>{"server", "json", "timeout"};
+      new std::set<std::string>{"server",   "json",           "timeout",
+                                "token",    "token_file",     "tls",
+                                "tls_ca",   "tls_cert",       "tls_key",
+                                "tls_server_name"};
   return *flags;
 }
 
@@ -190,6 +216,7 @@ absl::StatusOr<std::set<std::string>> CommandFlags(const std::string& command) {
   }
   if (command == "watch") return std::set<std::string>{"after"};
   if (command == "cancel") return std::set<std::string>{"reason"};
+  if (command == "usage") return std::set<std::string>{"user"};
   if (command == "bench") {
     return std::set<std::string>{
         "sessions",   "concurrency", "watchers",     "type",  "business",
@@ -523,6 +550,12 @@ int Cancel(AnalysisClient& client, const std::string& session_id) {
                              cli::SessionStatusName(session->status()), "\n"));
 }
 
+int Usage(AnalysisClient& client) {
+  absl::StatusOr<v1::Usage> usage = client.GetUsage(absl::GetFlag(FLAGS_user));
+  if (!usage.ok()) return RpcError(usage.status());
+  return PrintMessage(*usage, cli::RenderUsage(*usage));
+}
+
 // --- bench ------------------------------------------------------------------
 
 // Rejects a flag given outside the mode it belongs to, e.g. --hold without
@@ -834,6 +867,18 @@ int main(int argc, char** argv) {
   InterruptHandler* interrupts = InterruptHandler::Start();
   AnalysisClientOptions options;
   options.deadline = timeout;
+  goodbuy::client::Credentials credentials;
+  credentials.token = absl::GetFlag(FLAGS_token);
+  credentials.token_file = absl::GetFlag(FLAGS_token_file);
+  credentials.tls = absl::GetFlag(FLAGS_tls);
+  credentials.tls_ca = absl::GetFlag(FLAGS_tls_ca);
+  credentials.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  credentials.tls_key = absl::GetFlag(FLAGS_tls_key);
+  credentials.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
+  if (auto status = goodbuy::client::ApplyCredentials(credentials, &options);
+      !status.ok()) {
+    return UsageError(status.message());
+  }
   if (command == "bench") return Bench(*args, server, options);
   AnalysisClient client(server, options);
 
@@ -841,5 +886,6 @@ int main(int argc, char** argv) {
   if (command == "watch") return Watch(client, interrupts, operands.front());
   if (command == "get") return Get(client, operands.front());
   if (command == "list") return List(client);
+  if (command == "usage") return Usage(client);
   return Cancel(client, operands.front());
 }

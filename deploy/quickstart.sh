@@ -116,7 +116,24 @@ log "analysis-server migrate up"
 log "loading demo data (sql/demo/demo_data.sql)"
 "$PSQL" -v ON_ERROR_STOP=1 -q "$DATABASE_URL" -f sql/demo/demo_data.sql >/dev/null
 
-# 4. Serve.
+# 4. Identity: a development HS256 secret (kept in .data/, reused by later runs) and two tokens
+# signed with it: an operator's (admin) for the commands below, and the demo user Dana Reyes's
+# (usr_demo_owner1, owner of biz_demo_cafe), who sees only her own business.
+SECRET_FILE="$STATE_DIR/dev-hs256.secret"
+if [[ ! -s "$SECRET_FILE" ]]; then
+  log "creating a development token secret ($SECRET_FILE)"
+  (umask 077 && head -c 48 /dev/urandom | base64 | tr -d '\n' >"$SECRET_FILE")
+fi
+export ANALYSIS_JWT_HS256_SECRET_FILE="$SECRET_FILE"
+TOKEN_DIR="$STATE_DIR/tokens"
+mkdir -p "$TOKEN_DIR"
+(umask 077 &&
+  "$SERVER_BIN" token --sub=quickstart-operator --role=admin --ttl_s=604800 >"$TOKEN_DIR/operator.jwt" &&
+  "$SERVER_BIN" token --sub=usr_demo_owner1 --ttl_s=604800 >"$TOKEN_DIR/dana.jwt") ||
+  die "could not sign the development tokens"
+export ANALYSIS_TOKEN_FILE="$TOKEN_DIR/operator.jwt"
+
+# 5. Serve.
 log "starting analysis-server on 127.0.0.1:$PORT (log: $SERVER_LOG)"
 "$SERVER_BIN" serve --listen="127.0.0.1:$PORT" >"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
@@ -134,25 +151,37 @@ if ((!up)); then
   die "analysis-server did not start (log: $SERVER_LOG)"
 fi
 
-# 5. One analysis, streamed.
+# 6. One analysis, streamed, as the demo user.
 SERVER_ADDR="127.0.0.1:$PORT"
 CTL_SHOWN="${CTL_BIN#"$GOODBUY_ROOT"/}"
-log "$CTL_SHOWN --server=$SERVER_ADDR run --business=biz_demo_cafe --type=health"
-"$CTL_BIN" --server="$SERVER_ADDR" run --business=biz_demo_cafe --type=health ||
-  warn "the demo analysis did not complete (see $SERVER_LOG)"
+TOKEN_SHOWN="${TOKEN_DIR#"$GOODBUY_ROOT"/}"
+log "$CTL_SHOWN --server=$SERVER_ADDR --token_file=$TOKEN_SHOWN/dana.jwt run --business=biz_demo_cafe --type=health"
+"$CTL_BIN" --server="$SERVER_ADDR" --token_file="$TOKEN_DIR/dana.jwt" run --business=biz_demo_cafe \
+  --type=health || warn "the demo analysis did not complete (see $SERVER_LOG)"
 
 cat <<EOF
 
 analysis-server is serving on $SERVER_ADDR (log: $SERVER_LOG)
 DATABASE_URL=$DATABASE_URL
 
-Try, in another terminal:
+Every call needs a bearer token. In another terminal, act as the operator (admin: every
+tenant), valid for 7 days:
+
+  export ANALYSIS_TOKEN_FILE=$TOKEN_SHOWN/operator.jwt
+
+or as the demo user Dana Reyes (only biz_demo_cafe and its sessions):
+
+  export ANALYSIS_TOKEN_FILE=$TOKEN_SHOWN/dana.jwt
+
+then try:
   $CTL_SHOWN --server=$SERVER_ADDR list
   $CTL_SHOWN --server=$SERVER_ADDR get SESSION_ID
   $CTL_SHOWN --server=$SERVER_ADDR watch SESSION_ID
   $CTL_SHOWN --server=$SERVER_ADDR run --business=biz_demo_retail --type=forecast
   $CTL_SHOWN --server=$SERVER_ADDR run --business=biz_demo_agency --type=valuation --json
+  $CTL_SHOWN --server=$SERVER_ADDR --token_file=$TOKEN_SHOWN/dana.jwt usage
   tools/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge \\
+    -H "authorization: Bearer \$(cat \$ANALYSIS_TOKEN_FILE)" \\
     http://$SERVER_ADDR/goodbuy.analysis.v1.AnalysisService/ListSessions -d '{}'
   psql "$DATABASE_URL"
 

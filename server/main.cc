@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,10 +27,14 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "grpc/health/v1/health.pb.h"
+#include "server/auth/jwt_verifier.h"
+#include "server/auth/token_signer.h"
 #include "server/core/executor.h"
+#include "server/core/rate_limiter.h"
 #include "server/core/session_service.h"
 #include "server/migrate_command.h"
 #include "server/rpc/analysis_service.h"
+#include "server/rpc/authenticator.h"
 #include "server/rpc/transport_settings.h"
 #include "server/store/pg/migrate/migrator.h"
 #include "server/store/pg/pg_business_store.h"
@@ -126,6 +131,61 @@ ABSL_FLAG(int, max_message_kb, EnvIntOr("ANALYSIS_MAX_MESSAGE_KB", 4096),
 ABSL_FLAG(int, grpc_memory_mb, EnvIntOr("ANALYSIS_GRPC_MEMORY_MB", 1024),
           "memory gRPC may use for connection buffers (ResourceQuota); 0: no "
           "cap (env ANALYSIS_GRPC_MEMORY_MB)");
+ABSL_FLAG(std::string, jwt_hs256_secret_file,
+          EnvOr("ANALYSIS_JWT_HS256_SECRET_FILE", ""),
+          "file holding the HS256 secret (>= 32 bytes) bearer tokens may be "
+          "signed with; for development (env ANALYSIS_JWT_HS256_SECRET_FILE)");
+ABSL_FLAG(std::string, jwks_file, EnvOr("ANALYSIS_JWKS_FILE", ""),
+          "JSON Web Key Set with the RS256/ES256 public keys bearer tokens "
+          "are signed with; re-read on change and on SIGHUP "
+          "(env ANALYSIS_JWKS_FILE)");
+ABSL_FLAG(std::string, jwt_issuer, EnvOr("ANALYSIS_JWT_ISSUER", "goodbuy-hq"),
+          "the `iss` every token must carry (env ANALYSIS_JWT_ISSUER)");
+ABSL_FLAG(std::string, jwt_audience,
+          EnvOr("ANALYSIS_JWT_AUDIENCE", "goodbuy-analysis"),
+          "the `aud` every token must carry or include "
+          "(env ANALYSIS_JWT_AUDIENCE)");
+ABSL_FLAG(int, jwt_leeway_s, EnvIntOr("ANALYSIS_JWT_LEEWAY_S", 30),
+          "clock skew allowed on exp and nbf, seconds "
+          "(env ANALYSIS_JWT_LEEWAY_S)");
+ABSL_FLAG(std::string, tls_cert, EnvOr("ANALYSIS_TLS_CERT", ""),
+          "PEM certificate chain to serve TLS with (with --tls_key); "
+          "plain-text without (env ANALYSIS_TLS_CERT)");
+ABSL_FLAG(std::string, tls_key, EnvOr("ANALYSIS_TLS_KEY", ""),
+          "PEM private key of --tls_cert (env ANALYSIS_TLS_KEY)");
+ABSL_FLAG(std::string, tls_client_ca, EnvOr("ANALYSIS_TLS_CLIENT_CA", ""),
+          "PEM CA certificates that sign client certificates (mTLS); a "
+          "client with a verified certificate acts as a `service` named by "
+          "it (env ANALYSIS_TLS_CLIENT_CA)");
+ABSL_FLAG(bool, tls_require_client_cert, false,
+          "refuse TLS connections without a client certificate signed by "
+          "--tls_client_ca (default: optional, tokens work too)");
+ABSL_FLAG(bool, reflection, true,
+          "serve gRPC server reflection (for grpcurl / buf curl)");
+ABSL_FLAG(std::string, db_role, EnvOr("ANALYSIS_DB_ROLE", "goodbuy_server"),
+          "PostgreSQL role every connection switches to (SET ROLE); it must "
+          "not bypass row-level security. Empty: stay the login user, and "
+          "row-level security does not apply to a table owner "
+          "(env ANALYSIS_DB_ROLE)");
+ABSL_FLAG(double, rate_limit_rps,
+          static_cast<double>(EnvIntOr("ANALYSIS_RATE_LIMIT_RPS", 50)),
+          "requests per second one caller may make to this replica; 0: no "
+          "limit (env ANALYSIS_RATE_LIMIT_RPS)");
+ABSL_FLAG(double, rate_limit_burst,
+          static_cast<double>(EnvIntOr("ANALYSIS_RATE_LIMIT_BURST", 100)),
+          "requests one caller may burst above the rate "
+          "(env ANALYSIS_RATE_LIMIT_BURST)");
+ABSL_FLAG(int, max_streams_per_user,
+          EnvIntOr("ANALYSIS_MAX_STREAMS_PER_USER", 100),
+          "open watch streams one user may have on this replica "
+          "(env ANALYSIS_MAX_STREAMS_PER_USER)");
+ABSL_FLAG(std::string, sub, "", "token: the subject (users.id or a service name)");
+ABSL_FLAG(std::string, role, "user", "token: user, service or admin");
+ABSL_FLAG(int, ttl_s, 3600, "token: lifetime in seconds");
+ABSL_FLAG(std::string, signing_key, "",
+          "token: PEM private key to sign RS256/ES256 tokens with "
+          "(default: HS256 with --jwt_hs256_secret_file)");
+ABSL_FLAG(std::string, kid, "", "token: the key id header, with --signing_key");
 ABSL_FLAG(std::string, port_file, "",
           "write the bound port to this file once serving (for tests)");
 ABSL_FLAG(std::string, log_level, EnvOr("ANALYSIS_LOG_LEVEL", "info"),
@@ -148,11 +208,17 @@ Usage:
   analysis-server migrate rollback --level=N  the seed's rollback levels: 1 schema,
                                               2 data, 3 features
   analysis-server migrate log [--limit=20]    the migration log, newest first
+  analysis-server token --sub=USER_ID [--role=user|service|admin] [--ttl_s=3600]
+                                              print a signed bearer token (HS256 with
+                                              --jwt_hs256_secret_file, or RS256/ES256
+                                              with --signing_key=PEM [--kid=ID])
 
-PHASE: baseline, phase_1 ... phase_5, orchestrator, durability (or a version,
-e.g. 004).
+PHASE: baseline, phase_1 ... phase_5, orchestrator, durability, tenancy (or a
+version, e.g. 004).
 Serves goodbuy.analysis.v1.AnalysisService, grpc.health.v1.Health and server
-reflection. DATABASE_URL (or --database_url) names the PostgreSQL database,
+reflection. Every AnalysisService call needs a caller: a bearer JWT (verified
+with --jwks_file and/or --jwt_hs256_secret_file) or a client certificate
+(--tls_client_ca). Security guide: docs/security.md. DATABASE_URL (or --database_url) names the PostgreSQL database,
 e.g. postgresql://postgres@127.0.0.1:5432/goodbuy. Runbook: docs/migrations.md.
 Try --helpfull for flags.)";
 
@@ -179,6 +245,107 @@ absl::Status CheckMigrated(const std::string& url) {
     }
   }
   return absl::OkStatus();
+}
+
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// The bearer-token verifier the flags ask for; null when none is set.
+absl::StatusOr<std::unique_ptr<goodbuy::auth::JwtVerifier>> BuildVerifier() {
+  goodbuy::auth::JwtOptions jwt;
+  jwt.hs256_secret_file = absl::GetFlag(FLAGS_jwt_hs256_secret_file);
+  jwt.jwks_file = absl::GetFlag(FLAGS_jwks_file);
+  jwt.issuer = absl::GetFlag(FLAGS_jwt_issuer);
+  jwt.audience = absl::GetFlag(FLAGS_jwt_audience);
+  jwt.leeway = absl::Seconds(std::max(0, absl::GetFlag(FLAGS_jwt_leeway_s)));
+  if (jwt.hs256_secret_file.empty() && jwt.jwks_file.empty()) {
+    return std::unique_ptr<goodbuy::auth::JwtVerifier>();
+  }
+  return goodbuy::auth::JwtVerifier::Create(std::move(jwt));
+}
+
+// TLS (and mTLS) from the flags, else plain-text.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ListenCredentials() {
+  const std::string cert = absl::GetFlag(FLAGS_tls_cert);
+  const std::string key = absl::GetFlag(FLAGS_tls_key);
+  const std::string client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  if (cert.empty() && key.empty()) {
+    if (!client_ca.empty()) {
+      return absl::InvalidArgumentError(
+          "--tls_client_ca needs --tls_cert and --tls_key");
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  grpc::SslServerCredentialsOptions options(
+      client_ca.empty()
+          ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+          : (absl::GetFlag(FLAGS_tls_require_client_cert)
+                 ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                 : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY));
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair{ReadFileOrEmpty(key),
+                                                         ReadFileOrEmpty(cert)};
+  if (pair.private_key.empty() || pair.cert_chain.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls_cert and --tls_key must both name readable PEM files");
+  }
+  options.pem_key_cert_pairs.push_back(std::move(pair));
+  if (!client_ca.empty()) {
+    options.pem_root_certs = ReadFileOrEmpty(client_ca);
+    if (options.pem_root_certs.empty()) {
+      return absl::InvalidArgumentError(
+          "--tls_client_ca must name a readable PEM file");
+    }
+  }
+  return grpc::SslServerCredentials(options);
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "[::1]" || host == "::1" ||
+         absl::StartsWith(host, "127.");
+}
+
+// analysis-server token: prints a signed bearer token.
+int Token() {
+  goodbuy::auth::TokenClaims claims;
+  claims.subject = absl::GetFlag(FLAGS_sub);
+  claims.role = absl::GetFlag(FLAGS_role);
+  claims.issuer = absl::GetFlag(FLAGS_jwt_issuer);
+  claims.audience = absl::GetFlag(FLAGS_jwt_audience);
+  claims.lifetime = absl::Seconds(absl::GetFlag(FLAGS_ttl_s));
+  claims.kid = absl::GetFlag(FLAGS_kid);
+  if (claims.subject.empty()) return Fail("token: --sub is required");
+  if (!goodbuy::ParseCallerRole(claims.role).has_value()) {
+    return Fail("token: --role must be user, service or admin");
+  }
+  std::string alg = "HS256";
+  std::string key;
+  if (const std::string pem = absl::GetFlag(FLAGS_signing_key); !pem.empty()) {
+    key = ReadFileOrEmpty(pem);
+    auto signing = goodbuy::auth::SigningAlgorithm(key);
+    if (!signing.ok()) {
+      return Fail(absl::StrCat("token: ", pem, ": ", signing.status().message()));
+    }
+    alg = *signing;
+  } else if (const std::string secret =
+                 absl::GetFlag(FLAGS_jwt_hs256_secret_file);
+             !secret.empty()) {
+    key = ReadFileOrEmpty(secret);
+    while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) {
+      key.pop_back();
+    }
+  } else {
+    return Fail("token: set --jwt_hs256_secret_file or --signing_key");
+  }
+  if (key.empty()) return Fail("token: cannot read the key file");
+  auto token = goodbuy::auth::SignToken(claims, alg, key);
+  if (!token.ok()) return Fail(std::string(token.status().message()));
+  std::cout << *token << "\n";
+  return 0;
 }
 
 int Serve() {
@@ -210,26 +377,65 @@ int Serve() {
         "--max_attempts at least 1");
   }
 
+  auto verifier = BuildVerifier();
+  if (!verifier.ok()) return Fail(std::string(verifier.status().message()));
+  auto credentials = ListenCredentials();
+  if (!credentials.ok()) {
+    return Fail(std::string(credentials.status().message()));
+  }
+  if (*verifier == nullptr && absl::GetFlag(FLAGS_tls_client_ca).empty()) {
+    return Fail(
+        "no way to authenticate callers: set --jwks_file and/or "
+        "--jwt_hs256_secret_file (bearer tokens), or --tls_client_ca "
+        "(client certificates); see docs/security.md");
+  }
+
   // Signals are taken by sigwait() below; block them before any thread
   // starts so every thread inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  {
+    // The login user first: a database reached but not migrated (no role
+    // yet) gets the migrate hint, not a role error.
+    goodbuy::store::pg::PgPoolOptions login;
+    login.url = url;
+    login.size = 1;
+    goodbuy::store::pg::PgPool check(login);
+    if (auto status = check.CheckConnection(); !status.ok()) {
+      return Fail(absl::StrCat("cannot reach the database at ",
+                               goodbuy::server::DescribeUrl(url), ": ",
+                               status.message()));
+    }
+    if (auto status = CheckMigrated(url); !status.ok()) {
+      return Fail(std::string(status.message()));
+    }
+  }
   // DB executor threads and job threads (which write their own progress)
   // each hold at most one connection, so neither waits for one.
-  goodbuy::store::pg::PgPool pool({url, db_threads + workers});
+  goodbuy::store::pg::PgPoolOptions pool_options;
+  pool_options.url = url;
+  pool_options.size = db_threads + workers;
+  pool_options.role = absl::GetFlag(FLAGS_db_role);
+  goodbuy::store::pg::PgPool pool(pool_options);
   goodbuy::store::pg::PgSessionStore sessions(&pool);
   goodbuy::store::pg::PgBusinessStore businesses(&pool);
   if (auto status = pool.CheckConnection(); !status.ok()) {
-    return Fail(absl::StrCat("cannot reach the database at ",
+    return Fail(absl::StrCat("cannot use the database role '",
+                             pool_options.role, "' at ",
                              goodbuy::server::DescribeUrl(url), ": ",
-                             status.message()));
+                             status.message(),
+                             " (grant the role to the login user, or set "
+                             "--db_role; see docs/security.md)"));
   }
-  if (auto status = CheckMigrated(url); !status.ok()) {
-    return Fail(std::string(status.message()));
+  if (pool_options.role.empty()) {
+    spdlog::warn(
+        "--db_role is empty: row-level security does not apply if the login "
+        "user owns the tables or bypasses it");
   }
 
   goodbuy::core::ThreadPool db_pool("db", db_threads, 10000);
@@ -258,13 +464,20 @@ int Serve() {
   goodbuy::rpc::StreamOptions streams;
   streams.max_streams = static_cast<size_t>(absl::GetFlag(FLAGS_max_streams));
   streams.heartbeat_interval = absl::Seconds(absl::GetFlag(FLAGS_heartbeat_s));
-  goodbuy::rpc::AnalysisServiceImpl api(&service, streams);
+  streams.max_streams_per_user =
+      static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_max_streams_per_user)));
+  goodbuy::core::RateLimiter limiter(
+      {absl::GetFlag(FLAGS_rate_limit_rps), absl::GetFlag(FLAGS_rate_limit_burst)});
+  goodbuy::rpc::Authenticator authenticator(verifier->get(), &limiter);
+  goodbuy::rpc::AnalysisServiceImpl api(&service, &authenticator, streams);
 
   grpc::EnableDefaultHealthCheckService(true);
   // gRPC's built-in health service registers no descriptor; linking our
   // wire-compatible copy lets reflection describe it to buf curl / grpcurl.
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  if (absl::GetFlag(FLAGS_reflection)) {
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  }
   grpc::ServerBuilder builder;
   goodbuy::rpc::TransportOptions transport;
   transport.keepalive_time = absl::Seconds(absl::GetFlag(FLAGS_keepalive_s));
@@ -273,8 +486,7 @@ int Serve() {
       static_cast<size_t>(absl::GetFlag(FLAGS_grpc_memory_mb)) << 20;
   goodbuy::rpc::ApplyTransportOptions(transport, &builder);
   int port = 0;
-  builder.AddListeningPort(absl::GetFlag(FLAGS_listen),
-                           grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), *credentials, &port);
   builder.RegisterService(&api);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {
@@ -286,6 +498,24 @@ int Serve() {
 
   const std::string listen = absl::GetFlag(FLAGS_listen);
   const std::string host = listen.substr(0, listen.rfind(':'));
+  const bool tls = !absl::GetFlag(FLAGS_tls_cert).empty();
+  if (!tls && !IsLoopbackHost(host)) {
+    spdlog::warn(
+        "SERVING PLAIN-TEXT ON {} (not loopback): bearer tokens and "
+        "analyses cross the network unencrypted. Set --tls_cert and "
+        "--tls_key, or terminate TLS in front of this server.",
+        listen);
+  }
+  spdlog::info("authentication: {}{}{}; transport: {}",
+               *verifier == nullptr ? "" : "bearer tokens",
+               *verifier != nullptr &&
+                       !absl::GetFlag(FLAGS_tls_client_ca).empty()
+                   ? " and "
+                   : "",
+               absl::GetFlag(FLAGS_tls_client_ca).empty()
+                   ? ""
+                   : "client certificates",
+               tls ? "TLS" : "plain-text");
   spdlog::info("listening on {}:{} (workers={}, db_threads={}, database={})",
                host, port, workers, db_threads,
                goodbuy::server::DescribeUrl(url));
@@ -296,7 +526,10 @@ int Serve() {
   }
 
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    spdlog::info("SIGHUP: reloading the token keys");
+    if (*verifier != nullptr) (void)(*verifier)->Reload();
+  }
   spdlog::info("received {}, shutting down", strsignal(signal_number));
   health->SetServingStatus(false);
   service.Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_s)));
@@ -328,6 +561,7 @@ int main(int argc, char** argv) {
   setenv("PGCONNECT_TIMEOUT", "5", /*overwrite=*/0);
   const std::string command = args.size() > 1 ? args[1] : "";
   if (command == "serve") return Serve();
+  if (command == "token") return Token();
   if (command == "migrate") {
     return goodbuy::server::RunMigrateCommand(
         std::vector<std::string>(args.begin() + 2, args.end()),

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Builds the dev preset (Debug + ASan/UBSan) and runs every check: buf lint on proto/, the
-# clang-format check of server/ client/ tests/, and all ctest suites against a throwaway
-# PostgreSQL started on a free port in a temporary folder (always stopped and removed).
+# clang-format check of server/ client/ tests/, all ctest suites against a throwaway
+# PostgreSQL started on a free port in a temporary folder (always stopped and removed), and
+# the libFuzzer targets of tests/fuzz (fuzz preset, clang) for FUZZ_SECONDS each (30) on copies
+# of their seed corpora.
 #
-#   ./tests/run.sh [--no-build] [--no-checks] [CTEST_ARGS...]
+#   ./tests/run.sh [--no-build] [--no-checks] [--no-fuzz] [CTEST_ARGS...]
 #   ./tests/run.sh -L pg_tests          one suite (unit_tests, pg_tests, e2e_tests)
 #   ./tests/run.sh -R Forecast          tests whose name matches
 #
-# The last line is "N passed, N failed" (ctest's tests plus one per check). The exit status is
-# ctest's, or 1 when only a check (or the build) failed.
+# The last line is "N passed, N failed" (ctest's tests plus one per check and fuzzer). The exit
+# status is ctest's, or 1 when only a check, a fuzzer (or the build) failed.
 set -euo pipefail
 
 # shellcheck source=deploy/lib/common.sh
@@ -16,13 +18,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/../deploy/lib/common.sh"
 
 BUILD=1
 CHECKS=1
+FUZZ=1
+FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
 CTEST_ARGS=()
 while (($#)); do
   case "$1" in
     --no-build) BUILD=0 ;;
     --no-checks) CHECKS=0 ;;
+    --no-fuzz) FUZZ=0 ;;
     -h | --help)
-      sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *) CTEST_ARGS+=("$1") ;;
@@ -85,9 +90,27 @@ clang_format_check() {
   clang-format --dry-run -Werror "${files[@]}"
 }
 
+# shellcheck disable=SC2317
+# run_fuzzer NAME: runs build/fuzz/tests/fuzz/NAME for FUZZ_SECONDS on a copy of its seed
+# corpus; passes when libFuzzer found nothing (exit 0) and prints how many inputs it ran.
+run_fuzzer() {
+  local name=$1 corpus="$TMP_DIR/corpus-$1" log="$TMP_DIR/$1.log"
+  local seeds="tests/fuzz/corpus/${1%_fuzzer}"
+  mkdir -p "$corpus"
+  cp "$seeds"/* "$corpus"/
+  if ! (cd "$TMP_DIR" && ASAN_OPTIONS=detect_leaks=1 "$GOODBUY_ROOT/build/fuzz/tests/fuzz/$name" \
+    -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
+    "$corpus" >"$log" 2>&1); then
+    tail -n 40 "$log" >&2
+    return 1
+  fi
+  log "$name: $(grep -Eo 'stat::number_of_executed_units: [0-9]+' "$log" | grep -Eo '[0-9]+') inputs in ${FUZZ_SECONDS} s, no crash, no sanitizer report"
+}
+
 # 1. Packages and tools.
 packages=("${GOODBUY_PG_PACKAGES[@]}" clang-format ca-certificates)
 if ((BUILD)); then packages+=("${GOODBUY_BUILD_PACKAGES[@]}"); fi
+if ((FUZZ)); then packages+=("${GOODBUY_FUZZ_PACKAGES[@]}"); fi
 read -r -a node_pkgs <<<"$(node_packages)"
 packages+=("${node_pkgs[@]}")
 ensure_packages "${packages[@]}"
@@ -121,7 +144,21 @@ export ANALYSIS_SQL_DIR="${ANALYSIS_SQL_DIR:-$GOODBUY_ROOT/sql}"
 export LSAN_OPTIONS="suppressions=$GOODBUY_ROOT/tests/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 log "TEST_DATABASE_URL=$TEST_DATABASE_URL"
 
-# 5. The suites.
+# 5. The fuzzers (bounded: FUZZ_SECONDS each).
+if ((FUZZ)); then
+  if ((BUILD)); then
+    log "building the fuzz preset (cmake --preset fuzz && cmake --build --preset fuzz)"
+    if ! { cmake --preset fuzz >/dev/null && cmake --build --preset fuzz; }; then
+      warn "fuzz build failed"
+      FAILED=$((FAILED + 1))
+      exit 1
+    fi
+  fi
+  check "fuzz: request validation (${FUZZ_SECONDS} s)" run_fuzzer request_validation_fuzzer
+  check "fuzz: bearer tokens (${FUZZ_SECONDS} s)" run_fuzzer token_fuzzer
+fi
+
+# 6. The suites.
 log "ctest --preset dev --output-on-failure -j2 ${CTEST_ARGS[*]}"
 set +e
 ctest --preset dev --output-on-failure -j2 "${CTEST_ARGS[@]}" 2>&1 | tee "$TMP_DIR/ctest.log"

@@ -340,6 +340,30 @@ std::string RenderSession(const v1::Session& s) {
   return out;
 }
 
+std::string RenderUsage(const v1::Usage& usage) {
+  std::string out;
+  auto row = [&out](absl::string_view name, absl::string_view value) {
+    absl::StrAppend(&out, Pad(name, 12), value, "\n");
+  };
+  row("user", usage.user_id());
+  row("plan", usage.plan_name());
+  row("period", absl::StrCat(RenderTime(usage.period_start()), " .. ",
+                             RenderTime(usage.period_end())));
+  row("analyses",
+      usage.unlimited()
+          ? absl::StrCat(usage.analyses_used(), " used (unlimited)")
+          : absl::StrCat(usage.analyses_used(), " of ", usage.analyses_limit(),
+                         " used, ",
+                         std::max(0, usage.analyses_limit() -
+                                         usage.analyses_used()),
+                         " left"));
+  row("completed", absl::StrCat(usage.analyses_metered(), " (metered)"));
+  row("types", usage.session_types().empty()
+                   ? std::string("all")
+                   : absl::StrJoin(usage.session_types(), ", "));
+  return out;
+}
+
 std::string RenderSessionList(const v1::ListSessionsResponse& response) {
   std::string out =
       absl::StrFormat("%-36s  %-9s  %-9s  %4s  %-20s  %s\n", "SESSION", "TYPE",

@@ -64,6 +64,9 @@ std::string RenderResult(const analysis::v1::AnalysisResult& result);
 // Multi-line description of a session (for `get`), result included.
 std::string RenderSession(const analysis::v1::Session& session);
 
+// Plan, period and analyses used of a user (for `usage`).
+std::string RenderUsage(const analysis::v1::Usage& usage);
+
 // A table of sessions (for `list`), then the next-page hint if any.
 std::string RenderSessionList(
     const analysis::v1::ListSessionsResponse& response);

@@ -4,12 +4,15 @@
 // It shows how a Node.js dashboard (e.g. a Next.js API route or a worker feeding a websocket)
 // follows an analysis session and survives a server restart or a switch to another replica.
 //
-//   node client/node/watch-session.mjs [--server HOST:PORT] [--json]
-//        (--business ID --type health|valuation|forecast | --session ID [--after N])
+//   node client/node/watch-session.mjs [--server HOST:PORT] [--json] [--token JWT]
+//        [--tls-ca FILE] (--business ID --type health|valuation|forecast | --session ID [--after N])
 //
 //   --business/--type  create a session and stream it (RunSession)
 //   --session          follow an existing session (WatchSession), after event N if --after is set
 //   --server           default $ANALYSIS_SERVER, else 127.0.0.1:50051
+//   --token            bearer token sent as "authorization: Bearer ..." with every call; default
+//                      $ANALYSIS_TOKEN (the GoodBuy web app passes the signed-in user's JWT)
+//   --tls-ca           connect with TLS, trusting this PEM CA bundle (--tls: the system's CAs)
 //   --json             one JSON object per line and event (proto3 JSON field names, enum names,
 //                      RFC 3339 times) instead of "seq status progress% stage [partial key]"
 //
@@ -20,6 +23,7 @@
 // `npm ci` in client/node installs the two dependencies (@grpc/grpc-js, @grpc/proto-loader).
 
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -57,7 +61,7 @@ const SESSION_TYPES = {
   forecast: 'SESSION_TYPE_FORECAST',
 };
 
-const USAGE = `usage: node watch-session.mjs [--server HOST:PORT] [--json]
+const USAGE = `usage: node watch-session.mjs [--server HOST:PORT] [--json] [--token JWT] [--tls | --tls-ca FILE]
          (--business ID --type health|valuation|forecast | --session ID [--after N])`;
 
 function usageError(message) {
@@ -75,6 +79,9 @@ function parseCommandLine() {
       options: {
         server: { type: 'string', default: process.env.ANALYSIS_SERVER || '127.0.0.1:50051' },
         json: { type: 'boolean', default: false },
+        token: { type: 'string', default: process.env.ANALYSIS_TOKEN || '' },
+        tls: { type: 'boolean', default: false },
+        'tls-ca': { type: 'string' },
         business: { type: 'string' },
         type: { type: 'string' },
         session: { type: 'string' },
@@ -218,13 +225,24 @@ function readStream(call, onEvent) {
 
 async function main() {
   const args = parseCommandLine();
-  const client = new AnalysisService(
-    args.server,
-    grpc.credentials.createInsecure(),
-    CHANNEL_OPTIONS,
-  );
+  const tls = args.tls || args['tls-ca'] !== undefined;
+  let credentials = grpc.credentials.createInsecure();
+  if (tls) {
+    let ca = null;
+    try {
+      ca = args['tls-ca'] === undefined ? null : readFileSync(args['tls-ca']);
+    } catch (err) {
+      usageError(`cannot read --tls-ca: ${err.message}`);
+    }
+    credentials = grpc.credentials.createSsl(ca);
+  }
+  const client = new AnalysisService(args.server, credentials, CHANNEL_OPTIONS);
+  // The token goes with every call as metadata (call credentials would need TLS; a loopback
+  // development server is plain-text).
+  const metadata = new grpc.Metadata();
+  if (args.token) metadata.set('authorization', `Bearer ${args.token}`);
   try {
-    return await follow(args, client);
+    return await follow(args, client, metadata);
   } finally {
     client.close();
   }
@@ -232,7 +250,7 @@ async function main() {
 
 // Streams the session (RunSession, or WatchSession with --session) until its terminal event,
 // reconnecting on UNAVAILABLE and RESOURCE_EXHAUSTED; returns the exit code.
-async function follow(args, client) {
+async function follow(args, client, metadata) {
   // What we know so far: the session (from --session or the first event of RunSession) and the
   // last sequence printed. Sequences are 1, 2, 3, ... per session, so "after lastSequence" is
   // exactly what a reconnecting watcher still needs.
@@ -269,8 +287,8 @@ async function follow(args, client) {
 
   for (;;) {
     call = sessionId
-      ? client.WatchSession({ sessionId, afterSequence: lastSequence })
-      : client.RunSession(runRequest);
+      ? client.WatchSession({ sessionId, afterSequence: lastSequence }, metadata)
+      : client.RunSession(runRequest, metadata);
     const outcome = await readStream(call, onEvent);
 
     if (outcome.terminal) {

@@ -20,7 +20,10 @@ PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 # shellcheck disable=SC2034  # used by the scripts that source this file
 GOODBUY_BUILD_PACKAGES=(build-essential cmake ninja-build pkg-config libgrpc++-dev
   protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libpqxx-dev libabsl-dev libspdlog-dev
-  libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libnlopt-dev)
+  libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libnlopt-dev libjwt-dev libssl-dev openssl)
+# The libFuzzer targets (tests/run.sh): clang with its fuzzer and sanitizer runtimes.
+# shellcheck disable=SC2034
+GOODBUY_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 # shellcheck disable=SC2034
 GOODBUY_PG_PACKAGES=(postgresql-15 postgresql-client-15)
 

@@ -22,7 +22,8 @@
 
 namespace goodbuy::analysis {
 
-namespace v1 = ::goodbuy::analysis::v1;
+// v1 here is ::goodbuy::analysis::v1 (the generated protos' namespace); an
+// alias of the same name is an error for clang.
 
 // Receives progress from a running analysis. Percent is 0..99 and never
 // decreases (100 is reserved for completion, which the runner reports).

@@ -18,8 +18,10 @@ bool IsProgressOnly(const v1::SessionEvent& event) {
 }
 
 struct EventBroker::Channel {
-  explicit Channel(std::string session_id) : id(std::move(session_id)) {}
+  Channel(std::string session_id, std::string owner_id)
+      : id(std::move(session_id)), owner(std::move(owner_id)) {}
   const std::string id;
+  const std::string owner;  // "" when unknown
   std::mutex mu;
   std::vector<EventPtr> events ABSL_GUARDED_BY(mu);
   // non_progress_before[i]: events among events[0..i) that are not
@@ -65,12 +67,20 @@ std::shared_ptr<EventBroker::Channel> EventBroker::Find(
   return it == channels_.end() ? nullptr : it->second;
 }
 
+std::optional<std::string> EventBroker::Owner(
+    const std::string& session_id) const {
+  auto channel = Find(session_id);
+  if (!channel || channel->owner.empty()) return std::nullopt;
+  return channel->owner;
+}
+
 void EventBroker::Open(const std::string& session_id,
-                       const std::vector<v1::SessionEvent>& history) {
+                       const std::vector<v1::SessionEvent>& history,
+                       const std::string& owner) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& slot = channels_[session_id];
   if (slot) return;
-  slot = std::make_shared<Channel>(session_id);
+  slot = std::make_shared<Channel>(session_id, owner);
   // Seeded under the map lock so no subscriber sees a half-seeded channel.
   std::lock_guard<std::mutex> channel_lock(slot->mu);
   for (const auto& event : history) {

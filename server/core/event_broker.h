@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -84,8 +85,14 @@ class EventBroker {
 
   // Creates the channel (no-op if it exists), seeded with events already
   // persisted (ascending; may be empty; a terminal last event ends it).
+  // `owner` is the user who owns the session's business, when known, so a
+  // watcher's access can be checked without the database.
   void Open(const std::string& session_id,
-            const std::vector<v1::SessionEvent>& history);
+            const std::vector<v1::SessionEvent>& history,
+            const std::string& owner = "");
+  // The owner the channel was opened with; nullopt without a channel or
+  // when it was opened without one.
+  std::optional<std::string> Owner(const std::string& session_id) const;
   // Appends and wakes idle watchers. Ignores events not newer than the
   // channel's last, and events of sessions without a channel here.
   void Publish(const v1::SessionEvent& event);

@@ -18,7 +18,8 @@ std::string FilterFingerprint(const store::SessionFilter& filter) {
   return absl::WebSafeBase64Escape(
       absl::StrCat(static_cast<int>(filter.status), "|",
                    static_cast<int>(filter.session_type), "|",
-                   filter.business_id, "|", filter.user_id));
+                   filter.business_id, "|", filter.user_id, "|",
+                   filter.owner_id));
 }
 
 }  // namespace

@@ -125,4 +125,10 @@ absl::Status ValidateWatch(const v1::WatchSessionRequest& request) {
   return violations.ToStatus();
 }
 
+absl::Status ValidateGetUsage(const v1::GetUsageRequest& request) {
+  FieldViolations violations;
+  CheckId(violations, "user_id", request.user_id(), false);
+  return violations.ToStatus();
+}
+
 }  // namespace goodbuy::core

@@ -29,6 +29,7 @@ absl::Status ValidateCreate(const v1::CreateSessionRequest& request);
 absl::Status ValidateSessionId(std::string_view session_id);
 absl::Status ValidateList(const v1::ListSessionsRequest& request);
 absl::Status ValidateWatch(const v1::WatchSessionRequest& request);
+absl::Status ValidateGetUsage(const v1::GetUsageRequest& request);
 
 }  // namespace goodbuy::core
 

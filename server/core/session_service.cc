@@ -33,6 +33,24 @@ v1::SessionEvent EventTemplate(const std::string& session_id,
   return event;
 }
 
+absl::Status SessionNotFound(const std::string& session_id) {
+  return absl::NotFoundError(
+      absl::StrCat("session '", session_id, "' does not exist"));
+}
+
+// A user_id in a request may name only the caller, unless the caller acts
+// for other users (service, admin).
+absl::Status CheckUserField(const Caller& caller, const std::string& user_id) {
+  if (user_id.empty() || caller.SeesAllTenants() ||
+      user_id == caller.subject) {
+    return absl::OkStatus();
+  }
+  FieldViolations violations;
+  violations.Add("user_id",
+                 "may only be your own user id (or empty) for a user token");
+  return violations.ToStatus(absl::StatusCode::kPermissionDenied);
+}
+
 }  // namespace
 
 SessionService::SessionService(ServiceOptions options,
@@ -50,7 +68,9 @@ SessionService::SessionService(ServiceOptions options,
       follower_(
           options_.follower, &broker_, sessions,
           [this](const std::string& id) { return runner_.Has(id); },
-          [this](std::function<void()> task) { return OnDb(std::move(task)); },
+          [this](std::function<void()> task) {
+            return OnDb(store::TenantScope::System(), std::move(task));
+          },
           &timer_) {}
 
 SessionService::~SessionService() { Shutdown(absl::ZeroDuration()); }
@@ -76,6 +96,7 @@ void SessionService::Start() {
 
 void SessionService::Shutdown(absl::Duration grace) {
   if (stopping_.exchange(true)) return;
+  store::ScopedTenant system(store::TenantScope::System());
   if (notifications_ != nullptr) notifications_->Stop();
   const absl::Time deadline = absl::Now() + grace;
   while (runner_.Running() > 0 && absl::Now() < deadline) {
@@ -86,9 +107,40 @@ void SessionService::Shutdown(absl::Duration grace) {
   timer_.Shutdown();
 }
 
-bool SessionService::OnDb(std::function<void()> task) {
+bool SessionService::OnDb(store::TenantScope scope,
+                          std::function<void()> task) {
   if (stopping_.load()) return false;
-  return db_pool_->Post(std::move(task));
+  return db_pool_->Post(
+      [scope = std::move(scope), task = std::move(task)]() mutable {
+        store::ScopedTenant tenant(std::move(scope));
+        task();
+      });
+}
+
+bool SessionService::MaySee(const Caller& caller, const std::string& user_id,
+                            const std::string& owner_id) {
+  return caller.SeesAllTenants() ||
+         (!caller.subject.empty() &&
+          (user_id == caller.subject || owner_id == caller.subject));
+}
+
+absl::StatusOr<v1::Session> SessionService::VisibleSession(
+    const Caller& caller, const std::string& session_id) {
+  auto session = sessions_->GetSession(session_id);
+  if (!session.ok() || caller.SeesAllTenants() ||
+      session->user_id() == caller.subject) {
+    return session;
+  }
+  // Not billed to the caller: visible only if the caller owns the business.
+  auto business = businesses_->GetBusiness(session->business_id());
+  if (business.ok() && MaySee(caller, session->user_id(), business->owner_id)) {
+    return session;
+  }
+  if (!business.ok() &&
+      business.status().code() != absl::StatusCode::kNotFound) {
+    return business.status();
+  }
+  return SessionNotFound(session_id);
 }
 
 bool SessionService::HasCapacity(int claiming) const {
@@ -96,29 +148,42 @@ bool SessionService::HasCapacity(int claiming) const {
          active_jobs_.load() + claiming < options_.job_threads;
 }
 
-void SessionService::Create(const v1::CreateSessionRequest& request,
+void SessionService::Create(const Caller& caller,
+                            const v1::CreateSessionRequest& request,
                             Callback<v1::Session> done, CallOptions call) {
   if (auto status = ValidateCreate(request); !status.ok()) {
     done(status);
     return;
   }
-  auto posted = OnDb([this, request, done, call] {
+  if (auto status = CheckUserField(caller, request.user_id()); !status.ok()) {
+    done(status);
+    return;
+  }
+  auto posted = OnDb(store::TenantScope::For(caller), [this, caller, request,
+                                                       done, call] {
     bool inserted = false;
     absl::StatusOr<v1::Session> session;
     {
       store::ScopedRequestDeadline deadline(call.deadline);
-      session = CreateOnDb(request, &inserted);
+      session = CreateOnDb(caller, request, &inserted);
     }
     done(std::move(session));
-    if (inserted) ClaimBatch();
+    if (inserted) {
+      store::ScopedTenant system(store::TenantScope::System());
+      ClaimBatch();
+    }
   });
   if (!posted) done(Overloaded());
 }
 
 absl::StatusOr<v1::Session> SessionService::CreateOnDb(
-    const v1::CreateSessionRequest& request, bool* inserted) {
+    const Caller& caller, const v1::CreateSessionRequest& request,
+    bool* inserted) {
   auto business = businesses_->GetBusiness(request.business_id());
-  if (business.status().code() == absl::StatusCode::kNotFound) {
+  // Another tenant's business is answered exactly like a missing one.
+  if (business.status().code() == absl::StatusCode::kNotFound ||
+      (business.ok() && caller.IsUser() &&
+       business->owner_id != caller.subject)) {
     return NotFoundField(
         "business_id",
         absl::StrCat("business '", request.business_id(), "' does not exist"));
@@ -128,7 +193,7 @@ absl::StatusOr<v1::Session> SessionService::CreateOnDb(
   std::string user_id = request.user_id();
   if (user_id.empty()) {
     user_id = business->owner_id;
-  } else {
+  } else if (user_id != business->owner_id) {
     auto exists = businesses_->UserExists(user_id);
     if (!exists.ok()) return exists.status();
     if (!*exists) {
@@ -157,6 +222,7 @@ absl::StatusOr<v1::Session> SessionService::CreateOnDb(
   session.created_event =
       EventTemplate("", v1::SESSION_STATUS_PENDING, 0, "queued");
   session.created_event.set_sequence(1);
+  session.enforce_plan = true;
 
   auto created = sessions_->CreateSession(session);
   if (!created.ok()) return created.status();
@@ -167,7 +233,7 @@ absl::StatusOr<v1::Session> SessionService::CreateOnDb(
     // the claim a moment later.
     v1::SessionEvent event = session.created_event;
     event.set_session_id(created->session.session_id());
-    broker_.Open(event.session_id(), {event});
+    broker_.Open(event.session_id(), {event}, business->owner_id);
   }
   return std::move(created->session);
 }
@@ -219,11 +285,13 @@ void SessionService::StartJob(store::ClaimedSession claimed) {
   auto job = std::make_shared<store::ClaimedSession>(std::move(claimed));
   ++active_jobs_;
   const bool posted = jobs_.Post([this, job] {
+    // Jobs write for the system: their sessions were authorised at create.
+    store::ScopedTenant system(store::TenantScope::System());
     runner_.Run(*job);
     --active_jobs_;
     // The slot is free: take the next pending session now rather than at
     // the next claim tick, so a busy replica never idles between jobs.
-    if (HasCapacity(claiming_.load())) OnDb([this] { ClaimBatch(); });
+    if (HasCapacity(claiming_.load())) OnDb(store::TenantScope::System(), [this] { ClaimBatch(); });
   });
   if (!posted) --active_jobs_;
   --claiming_;
@@ -238,7 +306,7 @@ void SessionService::ClaimLoop() {
   if (stopping_.load()) return;
   broker_.Sweep(absl::Now(),
                 [this](const std::string& id) { return runner_.Has(id); });
-  if (HasCapacity(claiming_.load())) OnDb([this] { ClaimBatch(); });
+  if (HasCapacity(claiming_.load())) OnDb(store::TenantScope::System(), [this] { ClaimBatch(); });
   timer_.RunAfter(options_.claim_interval, [this] { ClaimLoop(); });
 }
 
@@ -246,7 +314,7 @@ void SessionService::ClaimLoop() {
 // gone (reaped after a stall, or finished elsewhere) stops without writing.
 void SessionService::HeartbeatLoop() {
   if (stopping_.load()) return;
-  OnDb([this] {
+  OnDb(store::TenantScope::System(), [this] {
     const auto held = runner_.Leases();
     if (held.empty()) return;
     auto lost = sessions_->Heartbeat(options_.replica_id, held, options_.lease);
@@ -267,7 +335,7 @@ void SessionService::HeartbeatLoop() {
 // reapers from touching one session.
 void SessionService::ReapLoop() {
   if (stopping_.load()) return;
-  OnDb([this] {
+  OnDb(store::TenantScope::System(), [this] {
     store::SessionStore::ReapPolicy policy;
     policy.max_attempts = options_.job.max_attempts;
     policy.backoff_base = options_.job.retry_backoff_base;
@@ -290,7 +358,7 @@ void SessionService::ReapLoop() {
 // Deletes old events in small batches, so no statement holds many locks.
 void SessionService::PruneLoop() {
   if (stopping_.load()) return;
-  OnDb([this] {
+  OnDb(store::TenantScope::System(), [this] {
     constexpr int kBatch = 5000;
     int64_t total = 0;
     for (int i = 0; i < 100 && !stopping_.load(); ++i) {
@@ -308,24 +376,31 @@ void SessionService::PruneLoop() {
   timer_.RunAfter(options_.prune_interval, [this] { PruneLoop(); });
 }
 
-void SessionService::Get(const v1::GetSessionRequest& request,
+void SessionService::Get(const Caller& caller,
+                         const v1::GetSessionRequest& request,
                          Callback<v1::Session> done, CallOptions call) {
   if (auto status = ValidateSessionId(request.session_id()); !status.ok()) {
     done(status);
     return;
   }
-  if (!OnDb([this, id = request.session_id(), done, call] {
-        store::ScopedRequestDeadline deadline(call.deadline);
-        done(sessions_->GetSession(id));
-      })) {
+  if (!OnDb(store::TenantScope::For(caller),
+            [this, caller, id = request.session_id(), done, call] {
+              store::ScopedRequestDeadline deadline(call.deadline);
+              done(VisibleSession(caller, id));
+            })) {
     done(Overloaded());
   }
 }
 
-void SessionService::List(const v1::ListSessionsRequest& request,
+void SessionService::List(const Caller& caller,
+                          const v1::ListSessionsRequest& request,
                           Callback<v1::ListSessionsResponse> done,
                           CallOptions call) {
   if (auto status = ValidateList(request); !status.ok()) {
+    done(status);
+    return;
+  }
+  if (auto status = CheckUserField(caller, request.user_id()); !status.ok()) {
     done(status);
     return;
   }
@@ -334,6 +409,11 @@ void SessionService::List(const v1::ListSessionsRequest& request,
   filter.session_type = request.session_type();
   filter.business_id = request.business_id();
   filter.user_id = request.user_id();
+  // A user lists the sessions of their own businesses (and, with user_id,
+  // those billed to them); row-level security holds the same line.
+  if (caller.IsUser() && filter.user_id.empty()) {
+    filter.owner_id = caller.subject;
+  }
   auto cursor = DecodePageToken(request.page_token(), filter);
   if (!cursor.ok()) {
     done(cursor.status());
@@ -342,7 +422,8 @@ void SessionService::List(const v1::ListSessionsRequest& request,
   const int page_size = request.page_size() == 0
                             ? kDefaultPageSize
                             : std::min(request.page_size(), kMaxPageSize);
-  if (!OnDb([this, filter, page_size, after = *cursor, done, call] {
+  if (!OnDb(store::TenantScope::For(caller), [this, filter, page_size,
+                                               after = *cursor, done, call] {
         store::ScopedRequestDeadline deadline(call.deadline);
         auto page = sessions_->ListSessions(filter, page_size, after);
         if (!page.ok()) {
@@ -360,7 +441,8 @@ void SessionService::List(const v1::ListSessionsRequest& request,
   }
 }
 
-void SessionService::Cancel(const v1::CancelSessionRequest& request,
+void SessionService::Cancel(const Caller& caller,
+                            const v1::CancelSessionRequest& request,
                             Callback<v1::Session> done, CallOptions call) {
   if (auto status = ValidateSessionId(request.session_id()); !status.ok()) {
     done(status);
@@ -370,9 +452,18 @@ void SessionService::Cancel(const v1::CancelSessionRequest& request,
     done(InvalidField("reason", "must be at most 1024 characters"));
     return;
   }
-  auto posted = OnDb([this, request, done, call] {
+  auto posted = OnDb(store::TenantScope::For(caller), [this, caller, request,
+                                                       done, call] {
     store::ScopedRequestDeadline deadline(call.deadline);
     const std::string& id = request.session_id();
+    // A user may cancel only what they may see (row-level security would
+    // hide the row from the cancel too; this answers the same NOT_FOUND).
+    if (!caller.SeesAllTenants()) {
+      if (auto visible = VisibleSession(caller, id); !visible.ok()) {
+        done(visible.status());
+        return;
+      }
+    }
     v1::SessionEvent event = EventTemplate(
         id, v1::SESSION_STATUS_CANCELLED, 0,
         std::string(store::SessionStatusName(v1::SESSION_STATUS_CANCELLED)));
@@ -394,17 +485,70 @@ void SessionService::Cancel(const v1::CancelSessionRequest& request,
   if (!posted) done(Overloaded());
 }
 
-void SessionService::Watch(const v1::WatchSessionRequest& request,
+void SessionService::GetUsage(const Caller& caller,
+                              const v1::GetUsageRequest& request,
+                              Callback<v1::Usage> done, CallOptions call) {
+  if (auto status = ValidateGetUsage(request); !status.ok()) {
+    done(status);
+    return;
+  }
+  if (auto status = CheckUserField(caller, request.user_id()); !status.ok()) {
+    done(status);
+    return;
+  }
+  const std::string user_id =
+      request.user_id().empty() && caller.IsUser() ? caller.subject
+                                                   : request.user_id();
+  if (user_id.empty()) {
+    done(InvalidField("user_id", "is required for service and admin callers"));
+    return;
+  }
+  if (!OnDb(store::TenantScope::For(caller), [this, user_id, done, call] {
+        store::ScopedRequestDeadline deadline(call.deadline);
+        auto usage = sessions_->GetPlanUsage(user_id);
+        if (!usage.ok()) {
+          done(usage.status());
+          return;
+        }
+        v1::Usage out;
+        out.set_user_id(usage->user_id);
+        out.set_plan_name(usage->plan_name);
+        *out.mutable_period_start() = ToProtoTime(usage->period_start);
+        *out.mutable_period_end() = ToProtoTime(usage->period_end);
+        out.set_analyses_used(usage->analyses_used);
+        out.set_analyses_metered(usage->analyses_metered);
+        out.set_unlimited(!usage->limit.has_value());
+        out.set_analyses_limit(usage->limit.value_or(0));
+        for (const auto& type : usage->session_types) {
+          out.add_session_types(type);
+        }
+        done(std::move(out));
+      })) {
+    done(Overloaded());
+  }
+}
+
+void SessionService::Watch(const Caller& caller,
+                           const v1::WatchSessionRequest& request,
                            std::shared_ptr<EventSink> sink) {
   if (auto status = ValidateWatch(request); !status.ok()) {
     sink->OnEnd(status);
     return;
   }
-  if (broker_.Subscribe(request.session_id(), request.after_sequence(), sink)) {
+  // In memory when the channel knows its owner and the caller owns the
+  // business or sees every tenant; otherwise the database decides.
+  const auto owner = broker_.Owner(request.session_id());
+  const bool allowed_here =
+      caller.SeesAllTenants() ||
+      (owner.has_value() && *owner == caller.subject);
+  if (allowed_here && broker_.Subscribe(request.session_id(),
+                                        request.after_sequence(), sink)) {
     return;
   }
-  if (!OnDb([this, id = request.session_id(), after = request.after_sequence(),
-             sink] { OpenFromDb(id, after, sink); })) {
+  if (!OnDb(store::TenantScope::For(caller),
+            [this, caller, id = request.session_id(),
+             after = request.after_sequence(),
+             sink] { OpenFromDb(caller, id, after, sink); })) {
     sink->OnEnd(Overloaded());
   }
 }
@@ -416,10 +560,11 @@ void SessionService::Unwatch(const std::string& session_id,
 
 // Runs on the DB pool. The channel it opens is fed by the follower until a
 // job here claims the session (then the job publishes), or until it ends.
-void SessionService::OpenFromDb(const std::string& session_id, int64_t after,
+void SessionService::OpenFromDb(const Caller& caller,
+                                const std::string& session_id, int64_t after,
                                 const std::shared_ptr<EventSink>& sink) {
   if (sink->Closed()) return;
-  auto session = sessions_->GetSession(session_id);
+  auto session = VisibleSession(caller, session_id);
   if (!session.ok()) {
     sink->OnEnd(session.status());
     return;

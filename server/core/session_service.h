@@ -3,6 +3,14 @@
 // knows nothing of gRPC or SQL: the rpc layer adapts it, the store interfaces
 // persist for it.
 //
+// Every request method takes the authenticated Caller and enforces tenant
+// isolation (see server/common/caller.h): a user reaches only their own
+// businesses and the sessions of those (or billed to them); anything else
+// answers NOT_FOUND exactly as a session that does not exist would, and a
+// user_id in a request may name only the caller (PERMISSION_DENIED). The
+// database work for a call runs under the caller's TenantScope, so
+// row-level security enforces the same rules a second time.
+//
 // Threads: request methods may be called on any thread (gRPC's); they only
 // validate and queue work, never block. Database work runs on `db_pool`, jobs
 // on the service's own job pool; callbacks (`done`, EventSink calls) come
@@ -22,6 +30,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/common/caller.h"
 #include "server/core/event_broker.h"
 #include "server/core/event_follower.h"
 #include "server/core/executor.h"
@@ -29,6 +38,7 @@
 #include "server/store/business_store.h"
 #include "server/store/event_notifications.h"
 #include "server/store/session_store.h"
+#include "server/store/tenant_scope.h"
 
 namespace goodbuy::core {
 
@@ -89,17 +99,21 @@ class SessionService {
   // the rest back to the queue. Idempotent.
   void Shutdown(absl::Duration grace);
 
-  void Create(const v1::CreateSessionRequest& request,
+  void Create(const Caller& caller, const v1::CreateSessionRequest& request,
               Callback<v1::Session> done, CallOptions call = {});
-  void Get(const v1::GetSessionRequest& request, Callback<v1::Session> done,
-           CallOptions call = {});
-  void List(const v1::ListSessionsRequest& request,
+  void Get(const Caller& caller, const v1::GetSessionRequest& request,
+           Callback<v1::Session> done, CallOptions call = {});
+  void List(const Caller& caller, const v1::ListSessionsRequest& request,
             Callback<v1::ListSessionsResponse> done, CallOptions call = {});
-  void Cancel(const v1::CancelSessionRequest& request,
+  void Cancel(const Caller& caller, const v1::CancelSessionRequest& request,
               Callback<v1::Session> done, CallOptions call = {});
+  // The plan, period, analyses used and the limit of the caller (or, for a
+  // service or admin, of request.user_id).
+  void GetUsage(const Caller& caller, const v1::GetUsageRequest& request,
+                Callback<v1::Usage> done, CallOptions call = {});
   // Delivers the session's events after request.after_sequence to `sink`,
   // then live events until the terminal one; or one OnEnd.
-  void Watch(const v1::WatchSessionRequest& request,
+  void Watch(const Caller& caller, const v1::WatchSessionRequest& request,
              std::shared_ptr<EventSink> sink);
   void Unwatch(const std::string& session_id, const EventSink* sink);
 
@@ -112,7 +126,16 @@ class SessionService {
 
  private:
   absl::StatusOr<v1::Session> CreateOnDb(
-      const v1::CreateSessionRequest& request, bool* inserted);
+      const Caller& caller, const v1::CreateSessionRequest& request,
+      bool* inserted);
+  // The session if `caller` may see it, else NOT_FOUND (as for a missing
+  // one). DB pool only, under the caller's scope.
+  absl::StatusOr<v1::Session> VisibleSession(const Caller& caller,
+                                             const std::string& session_id);
+  // True when `caller` may see a session of `user_id` (billed) whose
+  // business `owner_id` owns.
+  static bool MaySee(const Caller& caller, const std::string& user_id,
+                     const std::string& owner_id);
   // Claims as many pending sessions as there are free job slots (fairly,
   // see SessionStore::ClaimPending) and starts their jobs. DB pool only.
   void ClaimBatch();
@@ -123,14 +146,15 @@ class SessionService {
   void PruneLoop();
   // Opens the session's channel from the events table and subscribes
   // `sink` to it (a session not running here). DB pool only.
-  void OpenFromDb(const std::string& session_id, int64_t after,
-                  const std::shared_ptr<EventSink>& sink);
+  void OpenFromDb(const Caller& caller, const std::string& session_id,
+                  int64_t after, const std::shared_ptr<EventSink>& sink);
   // True when a job slot is free, counting `claiming` claims in progress.
   bool HasCapacity(int claiming) const;
   // Takes every free job slot for a claim in progress; returns how many.
   int ReserveSlots();
-  // Runs `task` on the DB pool; false when the pool is full or stopping.
-  bool OnDb(std::function<void()> task);
+  // Runs `task` on the DB pool for `scope` (its store calls see that
+  // tenant's rows only); false when the pool is full or stopping.
+  bool OnDb(store::TenantScope scope, std::function<void()> task);
 
   const ServiceOptions options_;
   store::SessionStore* const sessions_;

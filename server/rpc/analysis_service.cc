@@ -31,54 +31,83 @@ core::CallOptions Call(const grpc::CallbackServerContext& context) {
 }  // namespace
 
 AnalysisServiceImpl::AnalysisServiceImpl(core::SessionService* service,
+                                         const Authenticator* authenticator,
                                          StreamOptions streams)
-    : service_(service), streams_(streams) {}
+    : service_(service), authenticator_(authenticator), streams_(streams) {}
+
+template <typename Call>
+grpc::ServerUnaryReactor* AnalysisServiceImpl::Unary(
+    grpc::CallbackServerContext* context, const Call& call) {
+  auto* reactor = context->DefaultReactor();
+  auto caller = authenticator_->Authenticate(*context);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+  } else {
+    call(*caller, reactor);
+  }
+  return reactor;
+}
 
 grpc::ServerUnaryReactor* AnalysisServiceImpl::CreateSession(
     grpc::CallbackServerContext* context,
     const v1::CreateSessionRequest* request, v1::Session* response) {
-  auto* reactor = context->DefaultReactor();
-  service_->Create(*request, Finisher(reactor, response), Call(*context));
-  return reactor;
+  return Unary(context, [&](const Caller& caller, auto* reactor) {
+    service_->Create(caller, *request, Finisher(reactor, response),
+                     Call(*context));
+  });
 }
 
 grpc::ServerUnaryReactor* AnalysisServiceImpl::GetSession(
     grpc::CallbackServerContext* context, const v1::GetSessionRequest* request,
     v1::Session* response) {
-  auto* reactor = context->DefaultReactor();
-  service_->Get(*request, Finisher(reactor, response), Call(*context));
-  return reactor;
+  return Unary(context, [&](const Caller& caller, auto* reactor) {
+    service_->Get(caller, *request, Finisher(reactor, response),
+                  Call(*context));
+  });
 }
 
 grpc::ServerUnaryReactor* AnalysisServiceImpl::ListSessions(
     grpc::CallbackServerContext* context,
     const v1::ListSessionsRequest* request,
     v1::ListSessionsResponse* response) {
-  auto* reactor = context->DefaultReactor();
-  service_->List(*request, Finisher(reactor, response), Call(*context));
-  return reactor;
+  return Unary(context, [&](const Caller& caller, auto* reactor) {
+    service_->List(caller, *request, Finisher(reactor, response),
+                   Call(*context));
+  });
 }
 
 grpc::ServerUnaryReactor* AnalysisServiceImpl::CancelSession(
     grpc::CallbackServerContext* context,
     const v1::CancelSessionRequest* request, v1::Session* response) {
-  auto* reactor = context->DefaultReactor();
-  service_->Cancel(*request, Finisher(reactor, response), Call(*context));
-  return reactor;
+  return Unary(context, [&](const Caller& caller, auto* reactor) {
+    service_->Cancel(caller, *request, Finisher(reactor, response),
+                     Call(*context));
+  });
+}
+
+grpc::ServerUnaryReactor* AnalysisServiceImpl::GetUsage(
+    grpc::CallbackServerContext* context, const v1::GetUsageRequest* request,
+    v1::Usage* response) {
+  return Unary(context, [&](const Caller& caller, auto* reactor) {
+    service_->GetUsage(caller, *request, Finisher(reactor, response),
+                       Call(*context));
+  });
 }
 
 grpc::ServerWriteReactor<v1::SessionEvent>* AnalysisServiceImpl::WatchSession(
-    grpc::CallbackServerContext* /*context*/,
+    grpc::CallbackServerContext* context,
     const v1::WatchSessionRequest* request) {
-  auto* stream = new EventStream(service_, &streams_);
+  auto* stream = new EventStream(service_, &streams_,
+                                 authenticator_->Authenticate(*context));
   stream->Watch(*request);
   return stream;
 }
 
 grpc::ServerWriteReactor<v1::SessionEvent>* AnalysisServiceImpl::RunSession(
-    grpc::CallbackServerContext* /*context*/,
+    grpc::CallbackServerContext* context,
     const v1::RunSessionRequest* request) {
-  auto* stream = new EventStream(service_, &streams_);
+  auto* stream = new EventStream(service_, &streams_,
+                                 authenticator_->Authenticate(*context));
   stream->Run(*request);
   return stream;
 }

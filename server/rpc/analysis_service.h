@@ -1,6 +1,8 @@
 // goodbuy.analysis.v1.AnalysisService on gRPC's callback API: a thin adapter
-// that hands each request to core::SessionService and finishes the call from
-// its callback. No handler blocks: database work happens on the DB executor.
+// that authenticates each call (Authenticator: UNAUTHENTICATED without an
+// identity, RESOURCE_EXHAUSTED over the caller's rate), hands the request
+// and the caller to core::SessionService and finishes the call from its
+// callback. No handler blocks: database work happens on the DB executor.
 // Thread-safe; owned by the server for its whole life.
 #ifndef GOODBUY_SERVER_RPC_ANALYSIS_SERVICE_H_
 #define GOODBUY_SERVER_RPC_ANALYSIS_SERVICE_H_
@@ -9,6 +11,7 @@
 
 #include "goodbuy/analysis/v1/analysis_service.grpc.pb.h"
 #include "server/core/session_service.h"
+#include "server/rpc/authenticator.h"
 #include "server/rpc/event_stream.h"
 #include "server/rpc/stream_registry.h"
 
@@ -18,6 +21,7 @@ class AnalysisServiceImpl final
     : public analysis::v1::AnalysisService::CallbackService {
  public:
   AnalysisServiceImpl(core::SessionService* service,
+                      const Authenticator* authenticator,
                       StreamOptions streams = {});
 
   grpc::ServerUnaryReactor* CreateSession(
@@ -39,13 +43,23 @@ class AnalysisServiceImpl final
   grpc::ServerWriteReactor<v1::SessionEvent>* RunSession(
       grpc::CallbackServerContext* context,
       const v1::RunSessionRequest* request) override;
+  grpc::ServerUnaryReactor* GetUsage(grpc::CallbackServerContext* context,
+                                     const v1::GetUsageRequest* request,
+                                     v1::Usage* response) override;
 
   // Ends every open stream with UNAVAILABLE (shutdown).
   void CloseStreams();
   size_t OpenStreams() const { return streams_.size(); }
 
  private:
+  // Authenticates the call, then runs `call(caller)`; or finishes it with
+  // the authentication error.
+  template <typename Call>
+  grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* context,
+                                  const Call& call);
+
   core::SessionService* const service_;
+  const Authenticator* const authenticator_;
   StreamRegistry streams_;
 };
 

@@ -147,33 +147,42 @@ class EventStream::Sink final : public core::EventSink,
 };
 
 EventStream::EventStream(core::SessionService* service,
-                         StreamRegistry* registry)
+                         StreamRegistry* registry,
+                         absl::StatusOr<Caller> caller)
     : service_(service),
       registry_(registry),
       sink_(std::make_shared<Sink>(this)) {
-  registered_ = registry_->Add(sink_);
+  if (!caller.ok()) {
+    sink_->End(caller.status());
+    return;
+  }
+  caller_ = *std::move(caller);
+  registered_ =
+      registry_->Add(sink_, caller_.IsUser() ? caller_.subject : std::string());
 }
 
 void EventStream::Watch(const v1::WatchSessionRequest& request) {
   if (!registered_) return;  // already finished by the registry
   sink_->set_session_id(request.session_id());
-  service_->Watch(request, sink_);
+  service_->Watch(caller_, request, sink_);
 }
 
 void EventStream::Run(const v1::RunSessionRequest& request) {
   if (!registered_) return;
   auto sink = sink_;
-  service_->Create(request.session(),
-                   [service = service_, sink](absl::StatusOr<v1::Session> s) {
-                     if (!s.ok()) {
-                       sink->OnEnd(PrefixFields(s.status(), "session."));
-                       return;
-                     }
-                     sink->set_session_id(s->session_id());
-                     v1::WatchSessionRequest watch;
-                     watch.set_session_id(s->session_id());
-                     service->Watch(watch, sink);
-                   });
+  service_->Create(
+      caller_, request.session(),
+      [service = service_, sink, caller = caller_](
+          absl::StatusOr<v1::Session> s) {
+        if (!s.ok()) {
+          sink->OnEnd(PrefixFields(s.status(), "session."));
+          return;
+        }
+        sink->set_session_id(s->session_id());
+        v1::WatchSessionRequest watch;
+        watch.set_session_id(s->session_id());
+        service->Watch(caller, watch, sink);
+      });
 }
 
 void EventStream::OnWriteDone(bool ok) { sink_->WriteDone(ok); }

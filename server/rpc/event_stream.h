@@ -19,6 +19,8 @@
 #include <memory>
 
 #include "goodbuy/analysis/v1/analysis_service.grpc.pb.h"
+#include "absl/status/statusor.h"
+#include "server/common/caller.h"
 #include "server/core/session_service.h"
 #include "server/rpc/stream_registry.h"
 
@@ -28,7 +30,9 @@ namespace v1 = ::goodbuy::analysis::v1;
 
 class EventStream final : public grpc::ServerWriteReactor<v1::SessionEvent> {
  public:
-  EventStream(core::SessionService* service, StreamRegistry* registry);
+  // Ends at once with `caller`'s error when authentication failed.
+  EventStream(core::SessionService* service, StreamRegistry* registry,
+              absl::StatusOr<Caller> caller);
 
   // Starts watching an existing session.
   void Watch(const v1::WatchSessionRequest& request);
@@ -46,6 +50,7 @@ class EventStream final : public grpc::ServerWriteReactor<v1::SessionEvent> {
   core::SessionService* const service_;
   StreamRegistry* const registry_;
   std::shared_ptr<Sink> sink_;
+  Caller caller_;
   bool registered_ = false;
 };
 

@@ -27,6 +27,22 @@ absl::Status TooManyStreams(size_t max_streams) {
       retry);
 }
 
+absl::Status TooManyUserStreams(size_t max_streams) {
+  google::rpc::QuotaFailure quota;
+  auto* violation = quota.add_violations();
+  violation->set_subject("watch streams of this user");
+  violation->set_description(absl::StrCat(
+      "at most ", max_streams, " streams per user may be open at once"));
+  google::rpc::RetryInfo retry;
+  retry.mutable_retry_delay()->set_seconds(5);
+  return WithDetail(
+      WithDetail(absl::ResourceExhaustedError(absl::StrCat(
+                     "you already have ", max_streams,
+                     " open streams; close one before opening another")),
+                 quota),
+      retry);
+}
+
 }  // namespace
 
 StreamRegistry::StreamRegistry(StreamOptions options) : options_(options) {
@@ -36,7 +52,8 @@ StreamRegistry::StreamRegistry(StreamOptions options) : options_(options) {
 
 StreamRegistry::~StreamRegistry() { timer_.Shutdown(); }
 
-bool StreamRegistry::Add(const std::shared_ptr<RegisteredStream>& stream) {
+bool StreamRegistry::Add(const std::shared_ptr<RegisteredStream>& stream,
+                         const std::string& user) {
   absl::Status refused;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -44,8 +61,12 @@ bool StreamRegistry::Add(const std::shared_ptr<RegisteredStream>& stream) {
       refused = *closed_;  // a stream that arrives during shutdown
     } else if (streams_.size() >= options_.max_streams) {
       refused = TooManyStreams(options_.max_streams);
+    } else if (!user.empty() &&
+               per_user_[user] >= options_.max_streams_per_user) {
+      refused = TooManyUserStreams(options_.max_streams_per_user);
     } else {
-      streams_[stream.get()] = stream;
+      streams_[stream.get()] = Entry{stream, user};
+      if (!user.empty()) ++per_user_[user];
       return true;
     }
   }
@@ -55,7 +76,15 @@ bool StreamRegistry::Add(const std::shared_ptr<RegisteredStream>& stream) {
 
 void StreamRegistry::Remove(const RegisteredStream* stream) {
   std::lock_guard<std::mutex> lock(mu_);
-  streams_.erase(stream);
+  auto it = streams_.find(stream);
+  if (it == streams_.end()) return;
+  if (!it->second.user.empty()) {
+    auto count = per_user_.find(it->second.user);
+    if (count != per_user_.end() && --count->second == 0) {
+      per_user_.erase(count);
+    }
+  }
+  streams_.erase(it);
 }
 
 void StreamRegistry::CloseAll(const absl::Status& status) {
@@ -63,8 +92,8 @@ void StreamRegistry::CloseAll(const absl::Status& status) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     closed_ = status;
-    for (auto& [ptr, weak] : streams_) {
-      if (auto stream = weak.lock()) open.push_back(std::move(stream));
+    for (auto& [ptr, entry] : streams_) {
+      if (auto stream = entry.stream.lock()) open.push_back(std::move(stream));
     }
   }
   for (auto& stream : open) stream->End(status);
@@ -81,8 +110,8 @@ void StreamRegistry::HeartbeatLoop() {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_.has_value()) return;
     open.reserve(streams_.size());
-    for (auto& [ptr, weak] : streams_) {
-      if (auto stream = weak.lock()) open.push_back(std::move(stream));
+    for (auto& [ptr, entry] : streams_) {
+      if (auto stream = entry.stream.lock()) open.push_back(std::move(stream));
     }
   }
   const absl::Time idle_since = absl::Now() - options_.heartbeat_interval;

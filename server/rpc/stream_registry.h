@@ -1,6 +1,7 @@
 // Every open WatchSession / RunSession stream of this server: caps how many
-// may be open at once (RESOURCE_EXHAUSTED beyond it, with QuotaFailure and
-// RetryInfo, so clients back off or go to another replica), sends the
+// may be open at once, in all and per user (RESOURCE_EXHAUSTED beyond
+// either, with QuotaFailure and RetryInfo, so clients back off or go to
+// another replica; one tenant cannot take every stream), sends the
 // heartbeat event on streams idle for the heartbeat interval (so proxies and
 // load balancers that cut silent HTTP/2 streams leave them be), and ends
 // them all with UNAVAILABLE at shutdown (clients resume elsewhere with
@@ -13,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -24,6 +26,9 @@ namespace goodbuy::rpc {
 struct StreamOptions {
   // Open streams at most; more are refused with RESOURCE_EXHAUSTED.
   size_t max_streams = 20000;
+  // Open streams of one user (user callers; services and admins count
+  // against max_streams only).
+  size_t max_streams_per_user = 100;
   // A stream with nothing written for this long gets a heartbeat event.
   absl::Duration heartbeat_interval = absl::Seconds(15);
 };
@@ -45,7 +50,9 @@ class StreamRegistry {
 
   // Registers a new stream, or ends it at once: RESOURCE_EXHAUSTED when
   // max_streams are open, the shutdown status after CloseAll. False then.
-  bool Add(const std::shared_ptr<RegisteredStream>& stream);
+  // `user` is the user caller's id, or empty for services and admins.
+  bool Add(const std::shared_ptr<RegisteredStream>& stream,
+           const std::string& user = "");
   void Remove(const RegisteredStream* stream);
   void CloseAll(const absl::Status& status);
   size_t size() const;
@@ -56,8 +63,12 @@ class StreamRegistry {
 
   const StreamOptions options_;
   mutable std::mutex mu_;
-  std::map<const RegisteredStream*, std::weak_ptr<RegisteredStream>> streams_
-      ABSL_GUARDED_BY(mu_);
+  struct Entry {
+    std::weak_ptr<RegisteredStream> stream;
+    std::string user;
+  };
+  std::map<const RegisteredStream*, Entry> streams_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, size_t> per_user_ ABSL_GUARDED_BY(mu_);
   // Set by CloseAll: streams that open later end at once with it.
   std::optional<absl::Status> closed_ ABSL_GUARDED_BY(mu_);
   core::Timer timer_;

@@ -36,6 +36,25 @@ struct NewSession {
   v1::AnalysisOptions options;
   std::optional<v1::FinancialHistory> inline_history;
   v1::SessionEvent created_event;  // sequence 1, status PENDING
+  // Check the billed user's plan in the same transaction: the session type
+  // must be among the plan's features (PERMISSION_DENIED naming the plan)
+  // and the period's count below its limit (RESOURCE_EXHAUSTED with a
+  // QuotaFailure naming the limit and the period end). Exact across
+  // replicas: creates for one user serialise on a transaction lock.
+  bool enforce_plan = false;
+};
+
+// A user's plan and what it has used this period (GetUsage).
+struct PlanUsage {
+  std::string user_id;
+  std::string plan_name;
+  absl::Time period_start;
+  absl::Time period_end;
+  int analyses_used = 0;     // counted against the limit
+  int analyses_metered = 0;  // usage_metrics rows (completed sessions)
+  std::optional<int> limit;  // nullopt: unlimited
+  std::vector<std::string> session_types;  // empty: every type
+  bool analyses_enabled = true;            // features.ai_analysis
 };
 
 // Result of CreateSession: the row, and whether this call inserted it (false
@@ -66,6 +85,8 @@ struct SessionFilter {
   v1::SessionType session_type = v1::SESSION_TYPE_UNSPECIFIED;
   std::string business_id;
   std::string user_id;
+  // Only sessions of businesses this user owns (a user caller's own).
+  std::string owner_id;
 };
 
 // Keyset position for newest-first listing.
@@ -130,6 +151,11 @@ class SessionStore {
       const NewSession& session) = 0;
   virtual absl::StatusOr<v1::Session> GetSession(
       const std::string& session_id) = 0;
+  // The plan in force for `user_id` (its newest active or trialing
+  // subscription, else the Free plan), the current period (the
+  // subscription's, else the calendar month in UTC) and the usage in it.
+  virtual absl::StatusOr<PlanUsage> GetPlanUsage(
+      const std::string& user_id) = 0;
   virtual absl::StatusOr<SessionPage> ListSessions(
       const SessionFilter& filter, int page_size,
       const std::optional<ListCursor>& after) = 0;

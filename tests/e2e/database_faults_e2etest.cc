@@ -44,7 +44,7 @@ TEST(DatabaseFaultsTest, DatabaseLostLaterGivesUnavailableAndServerLives) {
   testing::ScratchDatabase db;
   db.MigrateAndLoadDemo();
   testing::ServerProcess server(db.url());
-  client::AnalysisClientOptions options;
+  client::AnalysisClientOptions options = testing::ClientOptions();
   options.retry.max_attempts = 1;
   options.deadline = absl::Seconds(10);
   client::AnalysisClient c(server.target(), options);

@@ -26,7 +26,7 @@ TEST(LimitsTest, JobPastItsMaximumRunTimeFailsWithDeadlineExceeded) {
   // Every stage is held 400 ms; the whole job may take 1 s.
   testing::ServerProcess server(db.url(),
                                 {"--min_stage_ms=400", "--max_run_s=1"});
-  client::AnalysisClient client(server.target());
+  client::AnalysisClient client(server.target(), testing::ClientOptions());
   v1::CreateSessionRequest request;
   request.set_business_id("biz_demo_cafe");
   request.set_session_type(v1::SESSION_TYPE_HEALTH_ANALYSIS);
@@ -51,7 +51,7 @@ TEST(LimitsTest, PerUserCapLeavesWorkersForOtherUsers) {
   db.MigrateAndLoadDemo();
   testing::ServerProcess server(db.url(), {"--min_stage_ms=150", "--workers=3",
                                            "--max_running_per_user=1"});
-  client::AnalysisClient client(server.target());
+  client::AnalysisClient client(server.target(), testing::ClientOptions());
   // Owner 1 queues four sessions; owner 2 (biz_demo_retail's) one.
   std::vector<std::string> ids;
   for (int i = 0; i < 4; ++i) {

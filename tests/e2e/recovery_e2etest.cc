@@ -100,7 +100,7 @@ class RecoveryTest : public ::testing::Test {
 
   // kSessions real CreateSession calls, from four threads at once.
   std::vector<std::string> CreateSessions(const std::string& target) {
-    client::AnalysisClient c(target);
+    client::AnalysisClient c(target, testing::ClientOptions());
     std::vector<std::string> ids(kSessions);
     std::vector<std::thread> threads;
     constexpr int kThreads = 4;
@@ -322,7 +322,7 @@ TEST_F(RecoveryTest, SecondReplicaTakesOver) {
 
 TEST_F(RecoveryTest, DuplicateCreatesWithOneRequestId) {
   testing::ServerProcess server(url());
-  client::AnalysisClient c(server.target());
+  client::AnalysisClient c(server.target(), testing::ClientOptions());
   const std::string sequential_id = "recovery-sequential-" + db_.name();
   const std::string concurrent_id = "recovery-concurrent-" + db_.name();
   auto rows = [&](const std::string& request_id) {
@@ -352,7 +352,7 @@ TEST_F(RecoveryTest, DuplicateCreatesWithOneRequestId) {
   std::vector<std::unique_ptr<client::AnalysisClient>> clients;
   for (int i = 0; i < kThreads; ++i) {
     clients.push_back(std::make_unique<client::AnalysisClient>(
-        server.target(), client::AnalysisClientOptions{}));
+        server.target(), testing::ClientOptions()));
   }
   std::vector<std::string> ids(kThreads);
   std::vector<absl::Status> statuses(kThreads);

@@ -39,7 +39,7 @@ class ReplicasTest : public ::testing::Test {
 };
 
 TEST_F(ReplicasTest, CancelThroughAnotherReplicaStopsTheJob) {
-  client::AnalysisClient via_a(a_->target());
+  client::AnalysisClient via_a(a_->target(), testing::ClientOptions());
   v1::CreateSessionRequest request;
   request.set_business_id("biz_demo_retail");
   request.set_session_type(v1::SESSION_TYPE_FORECAST);
@@ -60,7 +60,7 @@ TEST_F(ReplicasTest, CancelThroughAnotherReplicaStopsTheJob) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   b_ = std::make_unique<testing::ServerProcess>(db_.url());
-  client::AnalysisClient via_b(b_->target());
+  client::AnalysisClient via_b(b_->target(), testing::ClientOptions());
   auto cancel = via_b.CancelSession(session->session_id(), "through B");
   ASSERT_TRUE(cancel.ok()) << cancel.status();
   watcher.join();
@@ -94,7 +94,7 @@ TEST_F(ReplicasTest,
   a_ = std::make_unique<testing::ServerProcess>(
       db_.url(),
       std::vector<std::string>{"--min_stage_ms=150", "--shutdown_grace_s=0"});
-  client::AnalysisClient via_a(a_->target());
+  client::AnalysisClient via_a(a_->target(), testing::ClientOptions());
   v1::CreateSessionRequest request;
   request.set_business_id("biz_demo_agency");
   request.set_session_type(v1::SESSION_TYPE_HEALTH_ANALYSIS);
@@ -129,7 +129,7 @@ TEST_F(ReplicasTest,
 
   // B picks it up from the queue and runs it to the end.
   b_ = std::make_unique<testing::ServerProcess>(db_.url());
-  client::AnalysisClient via_b(b_->target());
+  client::AnalysisClient via_b(b_->target(), testing::ClientOptions());
   auto events = WatchAll(via_b, id);
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(events.front().sequence(), 1);
@@ -154,8 +154,8 @@ TEST_F(ReplicasTest,
 // creation on A to its arrival on B is printed for the closing note.
 TEST_F(ReplicasTest, WatchOnAnotherReplicaIsIdenticalAndWokenByNotify) {
   b_ = std::make_unique<testing::ServerProcess>(db_.url());
-  client::AnalysisClient via_a(a_->target());
-  client::AnalysisClient via_b(b_->target());
+  client::AnalysisClient via_a(a_->target(), testing::ClientOptions());
+  client::AnalysisClient via_b(b_->target(), testing::ClientOptions());
   v1::CreateSessionRequest request;
   request.set_business_id("biz_demo_retail");
   request.set_session_type(v1::SESSION_TYPE_FORECAST);

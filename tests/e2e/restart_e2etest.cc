@@ -126,7 +126,7 @@ TEST(RestartTest, PostgresRestartUnderLoadLosesNoSessionAndStreamsResume) {
   testing::ServerProcess server(
       url, {"--min_stage_ms=60", "--lease_ms=2000", "--max_attempts=5",
             "--max_running_per_user=10"});
-  client::AnalysisClient client(server.target());
+  client::AnalysisClient client(server.target(), testing::ClientOptions());
   std::vector<std::string> accepted;
   for (int i = 0; i < 16; ++i) {
     auto s = client.CreateSession(Request(i));
@@ -196,7 +196,7 @@ TEST(RestartTest, SigtermUnderLoadDrainsWithinGraceAndLosesNothing) {
       db.url(),
       std::vector<std::string>{"--min_stage_ms=100", "--shutdown_grace_s=1",
                                "--max_running_per_user=10"});
-  client::AnalysisClient via_a(a->target());
+  client::AnalysisClient via_a(a->target(), testing::ClientOptions());
   std::vector<std::string> accepted;
   for (int i = 0; i < 12; ++i) {
     auto s = via_a.CreateSession(Request(i));

@@ -44,7 +44,7 @@ class SessionStreamTest : public testing::DemoServerTest {
 };
 
 TEST_F(SessionStreamTest, HealthSessionStreamsToCompletionAndPersists) {
-  client::AnalysisClient c(server_->target());
+  client::AnalysisClient c(server_->target(), testing::ClientOptions());
   auto session = c.CreateSession(
       Request("biz_demo_cafe", v1::SESSION_TYPE_HEALTH_ANALYSIS));
   ASSERT_TRUE(session.ok()) << session.status();
@@ -115,7 +115,7 @@ TEST_F(SessionStreamTest, HealthSessionStreamsToCompletionAndPersists) {
 }
 
 TEST_F(SessionStreamTest, TwoWatchersSeeIdenticalEvents) {
-  client::AnalysisClient c(server_->target());
+  client::AnalysisClient c(server_->target(), testing::ClientOptions());
   auto session =
       c.CreateSession(Request("biz_demo_retail", v1::SESSION_TYPE_FORECAST));
   ASSERT_TRUE(session.ok()) << session.status();
@@ -135,7 +135,7 @@ TEST_F(SessionStreamTest, TwoWatchersSeeIdenticalEvents) {
 }
 
 TEST_F(SessionStreamTest, LateWatcherGetsEveryPartialAndTheEnd) {
-  client::AnalysisClient c(server_->target());
+  client::AnalysisClient c(server_->target(), testing::ClientOptions());
   auto session =
       c.CreateSession(Request("biz_demo_agency", v1::SESSION_TYPE_VALUATION));
   ASSERT_TRUE(session.ok()) << session.status();
@@ -169,7 +169,7 @@ TEST_F(SessionStreamTest, LateWatcherGetsEveryPartialAndTheEnd) {
 }
 
 TEST_F(SessionStreamTest, RunSessionCreatesAndStreams) {
-  client::AnalysisClient c(server_->target());
+  client::AnalysisClient c(server_->target(), testing::ClientOptions());
   auto request = Request("biz_demo_cafe", v1::SESSION_TYPE_VALUATION);
   std::vector<v1::SessionEvent> events;
   auto status = c.Run(request, [&](const v1::SessionEvent& e) {
@@ -184,7 +184,7 @@ TEST_F(SessionStreamTest, RunSessionCreatesAndStreams) {
 }
 
 TEST_F(SessionStreamTest, CancelStopsARunningSession) {
-  client::AnalysisClient c(server_->target());
+  client::AnalysisClient c(server_->target(), testing::ClientOptions());
   auto session = c.CreateSession(
       Request("biz_demo_restaurant", v1::SESSION_TYPE_FORECAST));
   ASSERT_TRUE(session.ok()) << session.status();
@@ -206,7 +206,7 @@ TEST_F(SessionStreamTest, CancelStopsARunningSession) {
 }
 
 TEST_F(SessionStreamTest, ListSessionsPagesAndFilters) {
-  client::AnalysisClient c(server_->target());
+  client::AnalysisClient c(server_->target(), testing::ClientOptions());
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(c.CreateSession(Request("biz_demo_agency",
                                         v1::SESSION_TYPE_HEALTH_ANALYSIS))

@@ -72,8 +72,7 @@ v1::CreateSessionRequest LongForecast() {
 std::unique_ptr<v1::AnalysisService::Stub> NewStub(
     const std::string& target,
     const grpc::ChannelArguments& args = grpc::ChannelArguments()) {
-  return v1::AnalysisService::NewStub(grpc::CreateCustomChannel(
-      target, grpc::InsecureChannelCredentials(), args));
+  return v1::AnalysisService::NewStub(testing::TestChannel(target, args));
 }
 
 std::vector<int64_t> Sequences(const std::vector<v1::SessionEvent>& events) {
@@ -343,7 +342,7 @@ testing::ScratchDatabase* StreamingTest::db_ = nullptr;
 // RESOURCE_EXHAUSTED naming its cursor, and resuming there loses nothing.
 TEST_F(StreamingTest, SlowWatcherDoesNotSlowTheJobOrTheOtherWatchers) {
   auto server = StartServer({"--min_stage_ms=60", "--watch_max_lag=2"});
-  client::AnalysisClient c(server->target());
+  client::AnalysisClient c(server->target(), testing::ClientOptions());
   auto session = c.CreateSession(LongForecast());
   ASSERT_TRUE(session.ok()) << session.status();
   const std::string id = session->session_id();
@@ -437,7 +436,7 @@ TEST_F(StreamingTest, SlowWatcherDoesNotSlowTheJobOrTheOtherWatchers) {
 TEST_F(StreamingTest,
        WatcherThatDisconnectsMidStreamResumesWithNoGapAndNoDuplicate) {
   auto server = StartServer({"--min_stage_ms=40"});
-  client::AnalysisClient c(server->target());
+  client::AnalysisClient c(server->target(), testing::ClientOptions());
   auto session = c.CreateSession(LongForecast());
   ASSERT_TRUE(session.ok()) << session.status();
   const std::string id = session->session_id();
@@ -480,7 +479,7 @@ TEST_F(StreamingTest,
        WatcherCutByAReplicaCrashResumesOnAnotherWithNoGapAndNoDuplicate) {
   auto a = StartServer(
       {"--replica_id=crashing", "--min_stage_ms=150", "--lease_ms=1500"});
-  client::AnalysisClient via_a(a->target());
+  client::AnalysisClient via_a(a->target(), testing::ClientOptions());
   auto session = via_a.CreateSession(LongForecast());
   ASSERT_TRUE(session.ok()) << session.status();
   const std::string id = session->session_id();
@@ -569,7 +568,7 @@ TEST_F(StreamingTest,
 // cancelled: its terminal event, sequence 2, is at or below the cursor.
 TEST_F(StreamingTest, CursorAheadOfALiveSessionGetsNoEventAtOrBelowIt) {
   auto server = StartServer({"--workers=0", "--heartbeat_s=1"});
-  client::AnalysisClient c(server->target());
+  client::AnalysisClient c(server->target(), testing::ClientOptions());
   auto session = c.CreateSession(
       Request("biz_demo_cafe", v1::SESSION_TYPE_HEALTH_ANALYSIS));
   ASSERT_TRUE(session.ok()) << session.status();
@@ -606,7 +605,7 @@ TEST_F(StreamingTest, CursorAheadOfALiveSessionGetsNoEventAtOrBelowIt) {
 // complete stream.
 TEST_F(StreamingTest, ManyWatchersOnOneSessionAllGetEveryEvent) {
   auto server = StartServer({"--min_stage_ms=40"});
-  client::AnalysisClient c(server->target());
+  client::AnalysisClient c(server->target(), testing::ClientOptions());
   auto session = c.CreateSession(LongForecast());
   ASSERT_TRUE(session.ok()) << session.status();
   const std::string id = session->session_id();
@@ -644,7 +643,7 @@ TEST_F(StreamingTest, ManyWatchersOnOneSessionAllGetEveryEvent) {
 TEST_F(StreamingTest, IdleStreamGetsHeartbeatsThatDoNotMoveTheCursor) {
   // API-only: nothing runs the session, so nothing but heartbeats is sent.
   auto server = StartServer({"--workers=0", "--heartbeat_s=1"});
-  client::AnalysisClient c(server->target());
+  client::AnalysisClient c(server->target(), testing::ClientOptions());
   auto session = c.CreateSession(
       Request("biz_demo_cafe", v1::SESSION_TYPE_HEALTH_ANALYSIS));
   ASSERT_TRUE(session.ok()) << session.status();
@@ -724,7 +723,7 @@ TEST_F(StreamingTest, IdleStreamGetsHeartbeatsThatDoNotMoveTheCursor) {
 // RetryInfo); unary calls still work; a freed slot is usable again.
 TEST_F(StreamingTest, StreamsBeyondTheCapAreRefusedWithQuotaFailure) {
   auto server = StartServer({"--workers=0", "--max_streams=3"});
-  client::AnalysisClient c(server->target());
+  client::AnalysisClient c(server->target(), testing::ClientOptions());
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) {
     auto s =
@@ -800,7 +799,7 @@ TEST_F(StreamingTest, StreamsBeyondTheCapAreRefusedWithQuotaFailure) {
 // the connection and the server carry on.
 TEST_F(StreamingTest, OversizedRequestIsRefusedAndTheServerKeepsServing) {
   auto server = StartServer({"--workers=0", "--max_message_kb=64"});
-  client::AnalysisClient c(server->target());
+  client::AnalysisClient c(server->target(), testing::ClientOptions());
   // Valid inline histories (at most 600 months are accepted) that differ
   // only in length: one under 64 KiB, one over.
   auto with_months = [](int months) {
@@ -857,7 +856,7 @@ TEST_F(StreamingTest, OversizedRequestIsRefusedAndTheServerKeepsServing) {
 // watchers are fed from the events table and all get complete streams.
 TEST_F(StreamingTest, ApiOnlyReplicaStreamsSessionsRunByAWorker) {
   auto api = StartServer({"--workers=0", "--replica_id=api-only"});
-  client::AnalysisClient c(api->target());
+  client::AnalysisClient c(api->target(), testing::ClientOptions());
   constexpr int kSessions = 10;
   constexpr int kWatchersEach = 20;
   const char* const kBusinesses[] = {"biz_demo_cafe", "biz_demo_retail",
@@ -924,7 +923,7 @@ TEST_F(StreamingTest, CursorOlderThanTheKeptEventsIsOutOfRange) {
   std::vector<v1::SessionEvent> original;
   {
     auto worker = StartServer({});
-    client::AnalysisClient c(worker->target());
+    client::AnalysisClient c(worker->target(), testing::ClientOptions());
     auto session =
         c.CreateSession(Request("biz_demo_agency", v1::SESSION_TYPE_VALUATION));
     ASSERT_TRUE(session.ok()) << session.status();

@@ -16,9 +16,50 @@
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "server/auth/token_signer.h"
 
 namespace goodbuy::testing {
 namespace {
+
+// Adds the bearer token to every call's initial metadata.
+class BearerInterceptor : public grpc::experimental::Interceptor {
+ public:
+  explicit BearerInterceptor(std::string header) : header_(std::move(header)) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::
+                PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->insert({"authorization", header_});
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string header_;
+};
+
+class BearerInterceptorFactory
+    : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit BearerInterceptorFactory(std::string header)
+      : header_(std::move(header)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo* /*info*/) override {
+    return new BearerInterceptor(header_);
+  }
+
+ private:
+  const std::string header_;
+};
+
+constexpr char kTestSecret[] = "goodbuy-tests-hs256-secret-0123456789abcdef";
+
+// The test process's children authenticate as an admin unless a test says
+// otherwise.
+const bool kAdminTokenExported = [] {
+  setenv("ANALYSIS_TOKEN", AdminToken().c_str(), /*overwrite=*/0);
+  return true;
+}();
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -131,6 +172,61 @@ void ScratchDatabase::MigrateAndLoadDemo() {
                             &output);
   ASSERT_EQ(rc, 0) << output;
   ExecSqlFile(url_, SqlDir() + "/demo/demo_data.sql");
+  ExecSql(url_,
+          "UPDATE user_subscriptions SET plan_id = 'plan_enterprise' "
+          "WHERE id LIKE 'sub_demo_%'");
+}
+
+std::string TestSecretFile() {
+  static const std::string* path = [] {
+    const std::string dir = MakeTempDir();
+    auto* file = new std::string(dir + "/hs256.secret");
+    std::ofstream(*file) << kTestSecret << "\n";
+    return file;
+  }();
+  return *path;
+}
+
+std::string TestToken(const std::string& subject, const std::string& role,
+                      absl::Duration lifetime, absl::Time issued_at) {
+  auth::TokenClaims claims;
+  claims.subject = subject;
+  claims.role = role;
+  claims.lifetime = lifetime;
+  claims.issued_at = issued_at;
+  auto token = auth::SignToken(claims, "HS256", kTestSecret);
+  if (!token.ok()) {
+    ADD_FAILURE() << token.status();
+    return "";
+  }
+  return *token;
+}
+
+std::string TestSecret() { return kTestSecret; }
+
+std::string AdminToken() {
+  static const std::string* token =
+      new std::string(TestToken("test-operator", "admin", absl::Hours(24)));
+  return *token;
+}
+
+client::AnalysisClientOptions ClientOptions(const std::string& token) {
+  client::AnalysisClientOptions options;
+  options.metadata.emplace_back(
+      "authorization", "Bearer " + (token.empty() ? AdminToken() : token));
+  return options;
+}
+
+std::shared_ptr<grpc::Channel> TestChannel(const std::string& target,
+                                           const grpc::ChannelArguments& args,
+                                           const std::string& token) {
+  std::vector<
+      std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>>
+      factories;
+  factories.push_back(std::make_unique<BearerInterceptorFactory>(
+      "Bearer " + (token.empty() ? AdminToken() : token)));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(
+      target, grpc::InsecureChannelCredentials(), args, std::move(factories));
 }
 
 ServerProcess::ServerProcess(const std::string& database_url,
@@ -145,7 +241,12 @@ ServerProcess::ServerProcess(const std::string& database_url,
                                    "--sql_dir=" + SqlDir(),
                                    "--workers=2",
                                    "--db_threads=4",
-                                   "--shutdown_grace_s=2"};
+                                   "--shutdown_grace_s=2",
+                                   "--jwt_hs256_secret_file=" + TestSecretFile(),
+                                   // Load tests send far more than a
+                                   // person would; the rate-limit test
+                                   // sets its own.
+                                   "--rate_limit_rps=0"};
   for (auto& f : extra_flags) args.push_back(std::move(f));
   pid_ = fork();
   if (pid_ == 0) {

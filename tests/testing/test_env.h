@@ -7,9 +7,14 @@
 
 #include <sys/types.h>
 
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
+#include "client/analysis_client.h"
 #include "gtest/gtest.h"
 
 namespace goodbuy::testing {
@@ -30,6 +35,27 @@ void ExecSql(const std::string& url, const std::string& sql);
 // there is none).
 std::string QueryValue(const std::string& url, const std::string& sql);
 
+// Identity. Every ServerProcess verifies HS256 tokens signed with the test
+// secret (a file written once per test process), and the test process's
+// ANALYSIS_TOKEN (inherited by analysisctl and the Node client) is an admin
+// token, so suites that are not about identity act as an operator would.
+std::string TestSecretFile();
+std::string TestSecret();  // the file's contents
+// A token for `subject` in `role` ("user", "service", "admin"; "" omits
+// the claim), valid for `lifetime` from `issued_at`.
+std::string TestToken(const std::string& subject,
+                      const std::string& role = "user",
+                      absl::Duration lifetime = absl::Hours(1),
+                      absl::Time issued_at = absl::Now());
+std::string AdminToken();
+// AnalysisClient options that send `token` (default: AdminToken()).
+client::AnalysisClientOptions ClientOptions(const std::string& token = "");
+// A channel to `target` whose every call carries "authorization: Bearer
+// <token>" (default: AdminToken()), for tests that use raw stubs.
+std::shared_ptr<grpc::Channel> TestChannel(
+    const std::string& target, const grpc::ChannelArguments& args = {},
+    const std::string& token = "");
+
 // A fresh database, dropped (with its connections) on destruction.
 class ScratchDatabase {
  public:
@@ -40,7 +66,9 @@ class ScratchDatabase {
 
   const std::string& url() const { return url_; }
   const std::string& name() const { return name_; }
-  // Applies every migration and loads sql/demo/demo_data.sql.
+  // Applies every migration and loads sql/demo/demo_data.sql, then puts
+  // every demo user on the Enterprise plan (unlimited), so suites that are
+  // not about plans never reach a limit; plan tests set their own.
   void MigrateAndLoadDemo();
   void Drop();
 

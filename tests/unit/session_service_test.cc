@@ -27,12 +27,18 @@ using ::testing::Invoke;
 using ::testing::Return;
 using ::testing::StrictMock;
 
+// The service's own rules for users are covered by the e2e security tests;
+// these tests act as an operator, who sees every tenant.
+const Caller kOperator{CallerRole::kAdmin, "test-operator", "jwt"};
+
 class MockSessionStore : public store::SessionStore {
  public:
   MOCK_METHOD(absl::StatusOr<store::CreatedSession>, CreateSession,
               (const store::NewSession&), (override));
   MOCK_METHOD(absl::StatusOr<v1::Session>, GetSession, (const std::string&),
               (override));
+  MOCK_METHOD(absl::StatusOr<store::PlanUsage>, GetPlanUsage,
+              (const std::string&), (override));
   MOCK_METHOD(absl::StatusOr<store::SessionPage>, ListSessions,
               (const store::SessionFilter&, int,
                const std::optional<store::ListCursor>&),
@@ -172,7 +178,7 @@ class SessionServiceTest : public ::testing::Test {
   absl::StatusOr<v1::Session> CreateAndWait(
       const v1::CreateSessionRequest& request) {
     Promise<absl::StatusOr<v1::Session>> result;
-    service().Create(request, [&](absl::StatusOr<v1::Session> s) {
+    service().Create(kOperator, request, [&](absl::StatusOr<v1::Session> s) {
       result.Set(std::move(s));
     });
     auto value = result.Wait(kWait);
@@ -280,7 +286,7 @@ TEST_F(SessionServiceTest, FullDbPoolAnswersUnavailable) {
   ThreadPool full("full", 1, 0);  // rejects every Post
   SessionService service(ServiceOptions{}, &sessions_, &businesses_, &full);
   Promise<absl::StatusOr<v1::Session>> result;
-  service.Create(HealthRequest(), [&](absl::StatusOr<v1::Session> s) {
+  service.Create(kOperator, HealthRequest(), [&](absl::StatusOr<v1::Session> s) {
     result.Set(std::move(s));
   });
   auto value = result.Wait(kWait);
@@ -335,12 +341,12 @@ TEST_F(SessionServiceTest, ValidCreateRunsToCompletedEventOnAWatcher) {
 
   auto sink = std::make_shared<RecordingSink>();
   Promise<absl::StatusOr<v1::Session>> created;
-  service().Create(HealthRequest(), [&](absl::StatusOr<v1::Session> s) {
+  service().Create(kOperator, HealthRequest(), [&](absl::StatusOr<v1::Session> s) {
     // Watch from the callback: the job has not been claimed yet.
     if (s.ok()) {
       v1::WatchSessionRequest watch;
       watch.set_session_id(s->session_id());
-      service().Watch(watch, sink);
+      service().Watch(kOperator, watch, sink);
     }
     created.Set(std::move(s));
   });
@@ -431,10 +437,10 @@ TEST_F(SessionServiceTest, JobThatCannotLoadHistoryFailsWithAnErrorEvent) {
 
   auto sink = std::make_shared<RecordingSink>();
   Promise<bool> created;
-  service().Create(HealthRequest(), [&](absl::StatusOr<v1::Session> s) {
+  service().Create(kOperator, HealthRequest(), [&](absl::StatusOr<v1::Session> s) {
     v1::WatchSessionRequest watch;
     watch.set_session_id(kSession);
-    service().Watch(watch, sink);
+    service().Watch(kOperator, watch, sink);
     created.Set(s.ok());
   });
   ASSERT_EQ(created.Wait(kWait), std::optional<bool>(true));
@@ -467,7 +473,7 @@ TEST_F(SessionServiceTest, CancelOfPendingSessionPublishesTheTerminalEvent) {
   request.set_session_id(kSession);
   request.set_reason("no longer needed");
   Promise<absl::StatusOr<v1::Session>> result;
-  service().Cancel(request, [&](absl::StatusOr<v1::Session> s) {
+  service().Cancel(kOperator, request, [&](absl::StatusOr<v1::Session> s) {
     result.Set(std::move(s));
   });
   auto value = result.Wait(kWait);
@@ -489,7 +495,7 @@ TEST_F(SessionServiceTest, WatchOfUnknownSessionReportsNotFound) {
   auto sink = std::make_shared<RecordingSink>();
   v1::WatchSessionRequest watch;
   watch.set_session_id("nope");
-  service().Watch(watch, sink);
+  service().Watch(kOperator, watch, sink);
   ASSERT_TRUE(sink->WaitForEnd(kWait));
   ASSERT_EQ(sink->errors().size(), 1u);
   EXPECT_EQ(sink->errors()[0].code(), absl::StatusCode::kNotFound);
@@ -511,7 +517,7 @@ TEST_F(SessionServiceTest, WatchBeyondTheLastEventIsOutOfRange) {
   v1::WatchSessionRequest watch;
   watch.set_session_id(kSession);
   watch.set_after_sequence(9);
-  service().Watch(watch, sink);
+  service().Watch(kOperator, watch, sink);
   ASSERT_TRUE(sink->WaitForEnd(kWait));
   ASSERT_EQ(sink->errors().size(), 1u);
   EXPECT_EQ(sink->errors()[0].code(), absl::StatusCode::kOutOfRange);
@@ -531,7 +537,7 @@ TEST_F(SessionServiceTest, WatchOfFinishedSessionBackFillsFromTheStore) {
   v1::WatchSessionRequest watch;
   watch.set_session_id(kSession);
   watch.set_after_sequence(1);
-  service().Watch(watch, sink);
+  service().Watch(kOperator, watch, sink);
   ASSERT_TRUE(sink->WaitForEnd(kWait));
   EXPECT_THAT(sink->sequences(), ::testing::ElementsAre(2, 3));
   EXPECT_TRUE(sink->errors().empty());
@@ -545,7 +551,7 @@ TEST_F(SessionServiceTest, ListRejectsAForeignPageTokenWithoutQuerying) {
   request.set_page_token(EncodePageToken(
       store::ListCursor{absl::FromUnixSeconds(1700000000), kSession}, other));
   Promise<absl::StatusOr<v1::ListSessionsResponse>> result;
-  service().List(request, [&](absl::StatusOr<v1::ListSessionsResponse> r) {
+  service().List(kOperator, request, [&](absl::StatusOr<v1::ListSessionsResponse> r) {
     result.Set(std::move(r));
   });
   auto value = result.Wait(kWait);
@@ -576,7 +582,7 @@ TEST_F(SessionServiceTest, ListPassesFilterAndIssuesAUsableNextToken) {
   request.set_status(v1::SESSION_STATUS_COMPLETED);
   request.set_page_size(2);
   Promise<absl::StatusOr<v1::ListSessionsResponse>> result;
-  service().List(request, [&](absl::StatusOr<v1::ListSessionsResponse> r) {
+  service().List(kOperator, request, [&](absl::StatusOr<v1::ListSessionsResponse> r) {
     result.Set(std::move(r));
   });
   auto value = result.Wait(kWait);

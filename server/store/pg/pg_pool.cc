@@ -41,7 +41,9 @@ void PgPool::Setup(pqxx::connection& conn) {
   tx.exec(absl::StrCat(
       "SET TIME ZONE 'UTC'; SET statement_timeout = ",
       absl::ToInt64Milliseconds(options_.statement_timeout),
-      "; SET application_name = ", tx.quote(options_.application_name)));
+      "; SET application_name = ", tx.quote(options_.application_name),
+      options_.role.empty() ? "" : "; SET ROLE ",
+      options_.role.empty() ? "" : tx.quote_name(options_.role)));
   tx.commit();
   std::map<std::string, std::string> statements;
   {
@@ -49,6 +51,12 @@ void PgPool::Setup(pqxx::connection& conn) {
     statements = statements_;
   }
   for (const auto& [name, sql] : statements) conn.prepare(name, sql);
+  // Session-level (not SET LOCAL): it holds for every statement of the unit
+  // of work the connection is lent for, and ApplyScope replaces it before
+  // the next one.
+  conn.prepare("goodbuy_set_scope",
+               "SELECT set_config('goodbuy.scope', $1, false), "
+               "set_config('goodbuy.user_id', $2, false)");
 }
 
 absl::StatusOr<PgPool::Lease> PgPool::Acquire(const char* what) {
@@ -57,13 +65,14 @@ absl::StatusOr<PgPool::Lease> PgPool::Acquire(const char* what) {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [this] { return !idle_.empty() || lent_ < options_.size; });
     if (!idle_.empty()) {
-      lease.conn = std::move(idle_.back());
+      lease = std::move(idle_.back());
       idle_.pop_back();
     }
     ++lent_;
   }
   if (lease.conn && lease.conn->is_open()) return lease;
   try {
+    lease.scope.reset();
     lease.conn = std::make_unique<pqxx::connection>(options_.url);
     Setup(*lease.conn);
     return lease;
@@ -77,7 +86,7 @@ void PgPool::Release(Lease lease, bool broken) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     --lent_;
-    if (!broken && lease.conn) idle_.push_back(std::move(lease.conn));
+    if (!broken && lease.conn) idle_.push_back(std::move(lease));
   }
   cv_.notify_one();
 }
@@ -90,6 +99,16 @@ std::optional<absl::Duration> PgPool::RequestTimeout() const {
   // At least 1 ms: 0 would mean "no timeout" to PostgreSQL.
   return left <= absl::ZeroDuration() ? left
                                       : std::max(left, absl::Milliseconds(1));
+}
+
+void PgPool::ApplyScope(Lease& lease) {
+  const TenantScope& scope = CurrentTenantScope();
+  if (lease.scope.has_value() && *lease.scope == scope) return;
+  lease.scope.reset();  // unknown until the statement succeeds
+  pqxx::nontransaction tx(*lease.conn);
+  tx.exec_prepared("goodbuy_set_scope", std::string(scope.Name()),
+                   scope.user_id);
+  lease.scope = scope;
 }
 
 void PgPool::SetTimeout(pqxx::connection& conn, absl::Duration timeout) {

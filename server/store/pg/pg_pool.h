@@ -4,8 +4,16 @@
 // exclusively to the calling thread for the duration of `fn` (waiting if all
 // are lent — size the pool to the DB executor's threads and it never waits).
 // Connections are opened lazily, set to UTC, a statement timeout and an
-// application name, have the registered statements prepared, and are
-// reopened after they break. Exceptions thrown by `fn` become absl::Status
+// application name, switched to `role` (SET ROLE, so row-level security
+// applies even when the login user owns the tables), have the registered
+// statements prepared, and are reopened after they break.
+//
+// Tenant scope: before `fn` runs, the connection's `goodbuy.scope` and
+// `goodbuy.user_id` settings are made those of the thread's TenantScope
+// (tenant_scope.h), which the row-level security policies read. A
+// connection remembers what it was last set to, so work for the same
+// tenant (all background work, a run of one caller's requests) costs no
+// extra round trip. Exceptions thrown by `fn` become absl::Status
 // through CurrentExceptionToStatus; a broken connection is UNAVAILABLE.
 #ifndef GOODBUY_SERVER_STORE_PG_PG_POOL_H_
 #define GOODBUY_SERVER_STORE_PG_PG_POOL_H_
@@ -24,6 +32,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "server/store/pg/pg_errors.h"
+#include "server/store/tenant_scope.h"
 
 namespace goodbuy::store::pg {
 
@@ -32,6 +41,9 @@ struct PgPoolOptions {
   int size = 4;
   absl::Duration statement_timeout = absl::Seconds(30);
   std::string application_name = "analysis-server";
+  // SET ROLE on every connection; empty: stay the login user (migrations,
+  // tools, and tests of the store alone).
+  std::string role;
 };
 
 class PgPool {
@@ -60,6 +72,7 @@ class PgPool {
     auto lease = Acquire(what);
     if (!lease.ok()) return lease.status();
     try {
+      ApplyScope(*lease);
       if (timeout.has_value()) SetTimeout(*lease->conn, *timeout);
       auto result = fn(*lease->conn);
       if (timeout.has_value()) SetTimeout(*lease->conn, Default());
@@ -84,7 +97,11 @@ class PgPool {
  private:
   struct Lease {
     std::unique_ptr<pqxx::connection> conn;
+    // What goodbuy.scope / goodbuy.user_id were last set to on it.
+    std::optional<TenantScope> scope;
   };
+  // Sets the connection's tenant settings to the thread's scope.
+  static void ApplyScope(Lease& lease);
   absl::StatusOr<Lease> Acquire(const char* what);
   // Time left before the thread's request deadline, if it has one shorter
   // than the default statement timeout.
@@ -98,7 +115,7 @@ class PgPool {
   const PgPoolOptions options_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<std::unique_ptr<pqxx::connection>> idle_ ABSL_GUARDED_BY(mu_);
+  std::vector<Lease> idle_ ABSL_GUARDED_BY(mu_);
   int lent_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, std::string> statements_ ABSL_GUARDED_BY(mu_);
 };

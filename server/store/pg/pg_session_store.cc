@@ -13,6 +13,7 @@
 #include "server/common/errors.h"
 #include "server/common/time_util.h"
 #include "server/store/event_notifications.h"
+#include "server/store/plan_rules.h"
 #include "server/store/session_names.h"
 
 namespace goodbuy::store::pg {
@@ -202,9 +203,88 @@ void WriteBack(pqxx::work& tx, const pqxx::row& session,
                                 session["session_type"].c_str(), "\"}"));
 }
 
+// The plan and usage of one user (see SessionStore::GetPlanUsage).
+absl::StatusOr<PlanUsage> ReadPlanUsage(pqxx::transaction_base& tx,
+                                        const std::string& user_id) {
+  pqxx::result r = tx.exec_prepared("plan_usage", user_id);
+  if (r.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "user '", user_id,
+        "' has no active subscription and there is no Free plan"));
+  }
+  const pqxx::row row = r[0];
+  PlanUsage usage;
+  usage.user_id = user_id;
+  usage.plan_name = row["name"].c_str();
+  if (!row["ai_analysis_limit"].is_null()) {
+    usage.limit = row["ai_analysis_limit"].as<int>();
+  }
+  usage.period_start = absl::FromUnixMicros(row["start_us"].as<int64_t>());
+  usage.period_end = absl::FromUnixMicros(row["end_us"].as<int64_t>());
+  usage.analyses_used = row["used"].as<int>();
+  usage.analyses_metered = row["metered"].as<int>();
+  if (auto status = ParsePlanFeatures(row["features"].c_str(), &usage);
+      !status.ok()) {
+    return status;
+  }
+  return usage;
+}
+
+// An earlier CreateSession with the same (user, request_id), if it asked for
+// the same thing; ALREADY_EXISTS if it asked for something else.
+absl::StatusOr<std::optional<v1::Session>> EarlierRequest(
+    pqxx::work& tx, const NewSession& session) {
+  if (session.request_id.empty()) return std::optional<v1::Session>();
+  pqxx::result existing = tx.exec_prepared(
+      "session_by_request_id", session.user_id, session.request_id);
+  if (existing.empty()) return std::optional<v1::Session>();
+  v1::Session earlier = RowToSession(existing[0]);
+  if (earlier.business_id() != session.business_id ||
+      earlier.session_type() != session.session_type) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("request_id '", session.request_id,
+                     "' was already used for a different session (",
+                     earlier.session_id(), ")"));
+  }
+  return std::optional<v1::Session>(std::move(earlier));
+}
+
 }  // namespace
 
 PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
+  // Creates for one user serialise on this lock until they commit, so the
+  // plan's count is exact across replicas (two racing for the last
+  // analysis: one wins). It locks no row the web app uses.
+  pool_->Prepare("usage_lock",
+                 "SELECT pg_advisory_xact_lock(hashtextextended("
+                 "'goodbuy.usage:' || $1::text, 0))");
+  // The newest active (or trialing) subscription's plan, else Free; its
+  // period, else the calendar month; the analyses counted in it (failed
+  // ones, and ones cancelled before they started, are given back) and the
+  // completed ones metered.
+  pool_->Prepare(
+      "plan_usage",
+      "WITH sub AS (SELECT plan_id, current_period_start AS ps, "
+      "current_period_end AS pe FROM user_subscriptions WHERE user_id = "
+      "$1::varchar AND status IN ('active', 'trialing') ORDER BY created_at "
+      "DESC NULLS LAST LIMIT 1), plan AS (SELECT p.name, "
+      "p.ai_analysis_limit, p.features::text AS features, CASE WHEN s.ps <= "
+      "now() AND now() < s.pe THEN s.ps ELSE date_trunc('month', now()) END "
+      "AS period_start, CASE WHEN s.ps <= now() AND now() < s.pe THEN s.pe "
+      "ELSE date_trunc('month', now()) + interval '1 month' END AS "
+      "period_end FROM (SELECT 1) AS one LEFT JOIN sub s ON true JOIN "
+      "subscription_plans p ON p.id = coalesce(s.plan_id, (SELECT id FROM "
+      "subscription_plans WHERE name = 'Free'))) SELECT name, "
+      "ai_analysis_limit, features, (extract(epoch FROM period_start) * "
+      "1000000)::bigint AS start_us, (extract(epoch FROM period_end) * "
+      "1000000)::bigint AS end_us, (SELECT count(*) FROM "
+      "ai_analysis_sessions a WHERE a.user_id = $1::varchar AND "
+      "a.created_at >= plan.period_start AND a.created_at < plan.period_end "
+      "AND a.status <> 'failed' AND NOT (a.status = 'cancelled' AND "
+      "a.started_at IS NULL)) AS used, (SELECT coalesce(sum(count), 0) FROM "
+      "usage_metrics m WHERE m.user_id = $1::varchar AND m.metric_type = "
+      "'ai_analysis' AND m.created_at >= plan.period_start AND m.created_at "
+      "< plan.period_end) AS metered FROM plan");
   pool_->Prepare(
       "insert_session",
       absl::StrCat(
@@ -238,6 +318,8 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
           " FROM ai_analysis_sessions WHERE ($1 = '' OR status = $1) "
           "AND ($2 = '' OR session_type = $2) "
           "AND ($3 = '' OR business_id = $3) AND ($4 = '' OR user_id = $4) "
+          "AND ($9 = '' OR business_id IN (SELECT id FROM businesses WHERE "
+          "owner_id = $9)) "
           "AND (NOT $5 OR (created_at, id) < ('epoch'::timestamp + $6::bigint "
           "* interval '1 microsecond', $7)) "
           "ORDER BY created_at DESC, id DESC LIMIT $8"));
@@ -423,6 +505,24 @@ absl::StatusOr<CreatedSession> PgSessionStore::CreateSession(
       "create session",
       [&](pqxx::connection& conn) -> absl::StatusOr<CreatedSession> {
         pqxx::work tx(conn);
+        CreatedSession out;
+        if (session.enforce_plan) {
+          tx.exec_prepared("usage_lock", session.user_id);
+          // A repeated request returns its session even at the limit.
+          auto earlier = EarlierRequest(tx, session);
+          if (!earlier.ok()) return earlier.status();
+          if (earlier->has_value()) {
+            out.session = std::move(**earlier);
+            tx.commit();
+            return out;
+          }
+          auto usage = ReadPlanUsage(tx, session.user_id);
+          if (!usage.ok()) return usage.status();
+          if (auto status = CheckPlanAllows(*usage, session.session_type);
+              !status.ok()) {
+            return status;
+          }
+        }
         const std::string history_json =
             session.inline_history ? ToJson(*session.inline_history) : "";
         pqxx::result r = tx.exec_prepared(
@@ -431,23 +531,15 @@ absl::StatusOr<CreatedSession> PgSessionStore::CreateSession(
             NullIfEmpty(session.request_id), ToJson(session.options),
             session.inline_history ? "inline" : "stored",
             NullIfEmpty(history_json));
-        CreatedSession out;
         if (r.empty()) {
           // An earlier request with this request_id won: return its row if
           // it asked for the same thing.
-          pqxx::result existing = tx.exec_prepared(
-              "session_by_request_id", session.user_id, session.request_id);
-          if (existing.empty()) {
+          auto earlier = EarlierRequest(tx, session);
+          if (!earlier.ok()) return earlier.status();
+          if (!earlier->has_value()) {
             return absl::AbortedError("create session: concurrent conflict");
           }
-          out.session = RowToSession(existing[0]);
-          if (out.session.business_id() != session.business_id ||
-              out.session.session_type() != session.session_type) {
-            return absl::AlreadyExistsError(
-                absl::StrCat("request_id '", session.request_id,
-                             "' was already used for a different session (",
-                             out.session.session_id(), ")"));
-          }
+          out.session = std::move(**earlier);
           tx.commit();
           return out;
         }
@@ -478,6 +570,15 @@ absl::StatusOr<v1::Session> PgSessionStore::GetSession(
       });
 }
 
+absl::StatusOr<PlanUsage> PgSessionStore::GetPlanUsage(
+    const std::string& user_id) {
+  return pool_->With("read plan usage",
+                     [&](pqxx::connection& conn) -> absl::StatusOr<PlanUsage> {
+                       pqxx::nontransaction tx(conn);
+                       return ReadPlanUsage(tx, user_id);
+                     });
+}
+
 absl::StatusOr<SessionPage> PgSessionStore::ListSessions(
     const SessionFilter& filter, int page_size,
     const std::optional<ListCursor>& after) {
@@ -491,7 +592,8 @@ absl::StatusOr<SessionPage> PgSessionStore::ListSessions(
             std::string(SessionTypeName(filter.session_type)),
             filter.business_id, filter.user_id, after.has_value(),
             after ? absl::ToUnixMicros(after->create_time) : int64_t{0},
-            after ? after->session_id : std::string(), page_size + 1);
+            after ? after->session_id : std::string(), page_size + 1,
+            filter.owner_id);
         SessionPage page;
         for (int i = 0; i < static_cast<int>(r.size()) && i < page_size; ++i) {
           page.sessions.push_back(RowToSession(r[i]));

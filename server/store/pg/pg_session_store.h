@@ -21,6 +21,7 @@ class PgSessionStore final : public SessionStore {
       const NewSession& session) override;
   absl::StatusOr<v1::Session> GetSession(
       const std::string& session_id) override;
+  absl::StatusOr<PlanUsage> GetPlanUsage(const std::string& user_id) override;
   absl::StatusOr<SessionPage> ListSessions(
       const SessionFilter& filter, int page_size,
       const std::optional<ListCursor>& after) override;
