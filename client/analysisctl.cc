@@ -30,11 +30,11 @@
 #include "absl/time/time.h"
 #include "client/analysis_client.h"
 #include "client/cli/bench.h"
-#include "client/credentials.h"
 #include "client/cli/names.h"
 #include "client/cli/pgbench.h"
 #include "client/cli/proc_stats.h"
 #include "client/cli/render.h"
+#include "client/credentials.h"
 #include "client/status_convert.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -48,7 +48,8 @@ ABSL_FLAG(std::string, token_file, "",
           "File whose first line is the bearer token "
           "(default $ANALYSIS_TOKEN_FILE)");
 ABSL_FLAG(bool, tls, false, "Connect with TLS, trusting the system's CAs");
-ABSL_FLAG(std::string, tls_ca, "", "TLS: PEM CA bundle to trust (implies --tls)");
+ABSL_FLAG(std::string, tls_ca, "",
+          "TLS: PEM CA bundle to trust (implies --tls)");
 ABSL_FLAG(std::string, tls_cert, "",
           "TLS: client certificate (PEM) for mTLS, with --tls_key");
 ABSL_FLAG(std::string, tls_key, "", "TLS: the client certificate's key (PEM)");
@@ -196,11 +197,9 @@ exit codes:
 
 // Flags every command accepts, and those of each command.
 const std::set<std::string>& GlobalFlags() {
-  static const auto* flags =
-      new std::set<std::string>{"server",   "json",           "timeout",
-                                "token",    "token_file",     "tls",
-                                "tls_ca",   "tls_cert",       "tls_key",
-                                "tls_server_name"};
+  static const auto* flags = new std::set<std::string>{
+      "server", "json",   "timeout",  "token",   "token_file",
+      "tls",    "tls_ca", "tls_cert", "tls_key", "tls_server_name"};
   return *flags;
 }
 
@@ -841,8 +840,8 @@ int main(int argc, char** argv) {
           absl::StrCat("flag --", flag, " does not apply to ", command));
     }
   }
-  const bool takes_id =
-      command != "run" && command != "list" && command != "bench";
+  const bool takes_id = command != "run" && command != "list" &&
+                        command != "bench" && command != "usage";
   if (takes_id && operands.size() != 1) {
     return UsageError(absl::StrCat(command, " takes one SESSION_ID"));
   }

@@ -179,7 +179,8 @@ ABSL_FLAG(int, max_streams_per_user,
           EnvIntOr("ANALYSIS_MAX_STREAMS_PER_USER", 100),
           "open watch streams one user may have on this replica "
           "(env ANALYSIS_MAX_STREAMS_PER_USER)");
-ABSL_FLAG(std::string, sub, "", "token: the subject (users.id or a service name)");
+ABSL_FLAG(std::string, sub, "",
+          "token: the subject (users.id or a service name)");
 ABSL_FLAG(std::string, role, "user", "token: user, service or admin");
 ABSL_FLAG(int, ttl_s, 3600, "token: lifetime in seconds");
 ABSL_FLAG(std::string, signing_key, "",
@@ -328,7 +329,8 @@ int Token() {
     key = ReadFileOrEmpty(pem);
     auto signing = goodbuy::auth::SigningAlgorithm(key);
     if (!signing.ok()) {
-      return Fail(absl::StrCat("token: ", pem, ": ", signing.status().message()));
+      return Fail(
+          absl::StrCat("token: ", pem, ": ", signing.status().message()));
     }
     alg = *signing;
   } else if (const std::string secret =
@@ -425,12 +427,11 @@ int Serve() {
   goodbuy::store::pg::PgSessionStore sessions(&pool);
   goodbuy::store::pg::PgBusinessStore businesses(&pool);
   if (auto status = pool.CheckConnection(); !status.ok()) {
-    return Fail(absl::StrCat("cannot use the database role '",
-                             pool_options.role, "' at ",
-                             goodbuy::server::DescribeUrl(url), ": ",
-                             status.message(),
-                             " (grant the role to the login user, or set "
-                             "--db_role; see docs/security.md)"));
+    return Fail(absl::StrCat(
+        "cannot use the database role '", pool_options.role, "' at ",
+        goodbuy::server::DescribeUrl(url), ": ", status.message(),
+        " (grant the role to the login user, or set "
+        "--db_role; see docs/security.md)"));
   }
   if (pool_options.role.empty()) {
     spdlog::warn(
@@ -464,10 +465,10 @@ int Serve() {
   goodbuy::rpc::StreamOptions streams;
   streams.max_streams = static_cast<size_t>(absl::GetFlag(FLAGS_max_streams));
   streams.heartbeat_interval = absl::Seconds(absl::GetFlag(FLAGS_heartbeat_s));
-  streams.max_streams_per_user =
-      static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_max_streams_per_user)));
-  goodbuy::core::RateLimiter limiter(
-      {absl::GetFlag(FLAGS_rate_limit_rps), absl::GetFlag(FLAGS_rate_limit_burst)});
+  streams.max_streams_per_user = static_cast<size_t>(
+      std::max(1, absl::GetFlag(FLAGS_max_streams_per_user)));
+  goodbuy::core::RateLimiter limiter({absl::GetFlag(FLAGS_rate_limit_rps),
+                                      absl::GetFlag(FLAGS_rate_limit_burst)});
   goodbuy::rpc::Authenticator authenticator(verifier->get(), &limiter);
   goodbuy::rpc::AnalysisServiceImpl api(&service, &authenticator, streams);
 
@@ -506,16 +507,14 @@ int Serve() {
         "--tls_key, or terminate TLS in front of this server.",
         listen);
   }
-  spdlog::info("authentication: {}{}{}; transport: {}",
-               *verifier == nullptr ? "" : "bearer tokens",
-               *verifier != nullptr &&
-                       !absl::GetFlag(FLAGS_tls_client_ca).empty()
-                   ? " and "
-                   : "",
-               absl::GetFlag(FLAGS_tls_client_ca).empty()
-                   ? ""
-                   : "client certificates",
-               tls ? "TLS" : "plain-text");
+  spdlog::info(
+      "authentication: {}{}{}; transport: {}",
+      *verifier == nullptr ? "" : "bearer tokens",
+      *verifier != nullptr && !absl::GetFlag(FLAGS_tls_client_ca).empty()
+          ? " and "
+          : "",
+      absl::GetFlag(FLAGS_tls_client_ca).empty() ? "" : "client certificates",
+      tls ? "TLS" : "plain-text");
   spdlog::info("listening on {}:{} (workers={}, db_threads={}, database={})",
                host, port, workers, db_threads,
                goodbuy::server::DescribeUrl(url));

@@ -349,14 +349,13 @@ std::string RenderUsage(const v1::Usage& usage) {
   row("plan", usage.plan_name());
   row("period", absl::StrCat(RenderTime(usage.period_start()), " .. ",
                              RenderTime(usage.period_end())));
-  row("analyses",
-      usage.unlimited()
-          ? absl::StrCat(usage.analyses_used(), " used (unlimited)")
-          : absl::StrCat(usage.analyses_used(), " of ", usage.analyses_limit(),
-                         " used, ",
-                         std::max(0, usage.analyses_limit() -
-                                         usage.analyses_used()),
-                         " left"));
+  row("analyses", usage.unlimited()
+                      ? absl::StrCat(usage.analyses_used(), " used (unlimited)")
+                      : absl::StrCat(usage.analyses_used(), " of ",
+                                     usage.analyses_limit(), " used, ",
+                                     std::max(0, usage.analyses_limit() -
+                                                     usage.analyses_used()),
+                                     " left"));
   row("completed", absl::StrCat(usage.analyses_metered(), " (metered)"));
   row("types", usage.session_types().empty()
                    ? std::string("all")

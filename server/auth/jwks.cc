@@ -29,9 +29,10 @@ using Pkey = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
 using PkeyCtx =
     std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX, EVP_PKEY_CTX_free>>;
 using Bignum = std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>>;
-using ParamBld =
-    std::unique_ptr<OSSL_PARAM_BLD, Deleter<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>>;
-using Params = std::unique_ptr<OSSL_PARAM, Deleter<OSSL_PARAM, OSSL_PARAM_free>>;
+using ParamBld = std::unique_ptr<OSSL_PARAM_BLD,
+                                 Deleter<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>>;
+using Params =
+    std::unique_ptr<OSSL_PARAM, Deleter<OSSL_PARAM, OSSL_PARAM_free>>;
 
 std::string Field(const Struct& key, const char* name) {
   auto it = key.fields().find(name);
@@ -173,9 +174,9 @@ absl::StatusOr<std::vector<PublicKey>> ParseJwks(absl::string_view json) {
     const std::string alg = Field(key, "alg");
     if (!alg.empty() && alg != pk.alg) continue;  // RS384, ES512, ...
     if (!pem.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("key ", index, pk.kid.empty() ? "" : " (kid ", pk.kid,
-                       pk.kid.empty() ? "" : ")", ": ", pem.status().message()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "key ", index, pk.kid.empty() ? "" : " (kid ", pk.kid,
+          pk.kid.empty() ? "" : ")", ": ", pem.status().message()));
     }
     pk.pem = std::move(*pem);
     out.push_back(std::move(pk));
@@ -195,9 +196,9 @@ absl::StatusOr<std::string> PemToJwk(absl::string_view pem,
   if (!pkey) {
     // A private key works too: its public half is published.
     Bio again(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-    pkey.reset(again ? PEM_read_bio_PrivateKey(again.get(), nullptr, nullptr,
-                                               nullptr)
-                     : nullptr);
+    pkey.reset(
+        again ? PEM_read_bio_PrivateKey(again.get(), nullptr, nullptr, nullptr)
+              : nullptr);
   }
   if (!pkey) return absl::InvalidArgumentError("not a PEM key");
   Struct jwk;

@@ -11,10 +11,10 @@
 #define GOODBUY_SERVER_AUTH_JWKS_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace goodbuy::auth {
 

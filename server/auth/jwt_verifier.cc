@@ -5,6 +5,7 @@
 #include <jwt.h>
 #include <sys/stat.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <optional>
@@ -81,8 +82,7 @@ absl::StatusOr<Header> ParseHeader(absl::string_view token) {
   };
   out.alg = field("alg");
   out.kid = field("kid");
-  if (parts[2].empty()) return Unauthenticated("it is not signed");
-  return out;
+  return out;  // an empty signature fails libjwt's check
 }
 
 // A numeric date claim: absent, or seconds since the epoch.
@@ -93,11 +93,15 @@ absl::StatusOr<std::optional<absl::Time>> DateClaim(jwt_t* jwt,
   std::string text(json);
   free(json);
   double seconds = 0;
-  if (!absl::SimpleAtod(text, &seconds)) {
-    return Unauthenticated(absl::StrCat("its \"", name, "\" is not a number"));
+  // Within +-10^11 s (years -1200..5100) before the cast: a larger double
+  // does not fit int64 (undefined behaviour, in practice the far past).
+  if (!absl::SimpleAtod(text, &seconds) || !std::isfinite(seconds) ||
+      std::fabs(seconds) > 1e11) {
+    return Unauthenticated(
+        absl::StrCat("its \"", name, "\" is not a date in seconds"));
   }
-  return std::optional<absl::Time>(absl::FromUnixSeconds(
-      static_cast<int64_t>(seconds)));
+  return std::optional<absl::Time>(
+      absl::FromUnixSeconds(static_cast<int64_t>(seconds)));
 }
 
 bool AudienceMatches(jwt_t* jwt, const std::string& audience) {
@@ -139,7 +143,8 @@ absl::StatusOr<std::unique_ptr<JwtVerifier>> JwtVerifier::Create(
         "token verification needs a JWKS file or an HS256 secret file");
   }
   if (options.issuer.empty() || options.audience.empty()) {
-    return absl::InvalidArgumentError("the token issuer and audience are required");
+    return absl::InvalidArgumentError(
+        "the token issuer and audience are required");
   }
   std::unique_ptr<JwtVerifier> verifier(new JwtVerifier(std::move(options)));
   auto keys = verifier->Load();
@@ -194,8 +199,7 @@ absl::Status JwtVerifier::Reload() {
   return absl::OkStatus();
 }
 
-std::shared_ptr<const JwtVerifier::Keys> JwtVerifier::Current(
-    absl::Time now) {
+std::shared_ptr<const JwtVerifier::Keys> JwtVerifier::Current(absl::Time now) {
   std::shared_ptr<const Keys> keys;
   bool check = false;
   {
@@ -248,7 +252,8 @@ absl::StatusOr<Caller> JwtVerifier::Verify(absl::string_view token,
       }
     }
     if (match == nullptr) {
-      return Unauthenticated("it is signed with a key this server does not know");
+      return Unauthenticated(
+          "it is signed with a key this server does not know");
     }
     key = match->pem;
     alg = header->alg == "RS256" ? JWT_ALG_RS256 : JWT_ALG_ES256;
@@ -259,10 +264,9 @@ absl::StatusOr<Caller> JwtVerifier::Verify(absl::string_view token,
 
   jwt_t* raw = nullptr;
   const std::string text(token);
-  const int rc =
-      jwt_decode(&raw, text.c_str(),
-                 reinterpret_cast<const unsigned char*>(key.data()),
-                 static_cast<int>(key.size()));
+  const int rc = jwt_decode(&raw, text.c_str(),
+                            reinterpret_cast<const unsigned char*>(key.data()),
+                            static_cast<int>(key.size()));
   Jwt jwt(raw);
   if (rc != 0 || !jwt || jwt_get_alg(jwt.get()) != alg) {
     return Unauthenticated("its signature does not verify");

@@ -17,7 +17,8 @@ absl::StatusOr<std::string> SigningAlgorithm(const std::string& pem) {
   EVP_PKEY* key =
       bio ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr;
   BIO_free(bio);
-  if (key == nullptr) return absl::InvalidArgumentError("not a PEM private key");
+  if (key == nullptr)
+    return absl::InvalidArgumentError("not a PEM private key");
   const bool rsa = EVP_PKEY_is_a(key, "RSA");
   const bool ec = EVP_PKEY_is_a(key, "EC");
   EVP_PKEY_free(key);
@@ -43,20 +44,21 @@ absl::StatusOr<std::string> SignToken(const TokenClaims& claims,
   rc |= jwt_add_grant(jwt.get(), "iss", claims.issuer.c_str());
   rc |= jwt_add_grant(jwt.get(), "aud", claims.audience.c_str());
   rc |= jwt_add_grant_int(jwt.get(), "iat", iat);
-  rc |= jwt_add_grant_int(
-      jwt.get(), "exp",
-      iat + absl::ToInt64Seconds(claims.lifetime));
+  rc |= jwt_add_grant_int(jwt.get(), "exp",
+                          iat + absl::ToInt64Seconds(claims.lifetime));
   if (!claims.role.empty()) {
     rc |= jwt_add_grant(jwt.get(), "role", claims.role.c_str());
   }
   if (!claims.kid.empty()) {
     rc |= jwt_add_header(jwt.get(), "kid", claims.kid.c_str());
   }
-  if (rc != 0) return absl::InvalidArgumentError("cannot set the token's claims");
+  if (rc != 0)
+    return absl::InvalidArgumentError("cannot set the token's claims");
   if (jwt_set_alg(jwt.get(), algorithm,
                   reinterpret_cast<const unsigned char*>(key.data()),
                   static_cast<int>(key.size())) != 0) {
-    return absl::InvalidArgumentError("the signing key does not fit the algorithm");
+    return absl::InvalidArgumentError(
+        "the signing key does not fit the algorithm");
   }
   char* token = jwt_encode_str(jwt.get());
   if (token == nullptr) {

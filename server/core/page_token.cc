@@ -15,11 +15,10 @@ constexpr char kVersion[] = "p1";
 
 std::string FilterFingerprint(const store::SessionFilter& filter) {
   // Stable across processes and replicas (absl::Hash is not): a plain join.
-  return absl::WebSafeBase64Escape(
-      absl::StrCat(static_cast<int>(filter.status), "|",
-                   static_cast<int>(filter.session_type), "|",
-                   filter.business_id, "|", filter.user_id, "|",
-                   filter.owner_id));
+  return absl::WebSafeBase64Escape(absl::StrCat(
+      static_cast<int>(filter.status), "|",
+      static_cast<int>(filter.session_type), "|", filter.business_id, "|",
+      filter.user_id, "|", filter.owner_id));
 }
 
 }  // namespace

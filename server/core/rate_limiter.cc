@@ -34,9 +34,9 @@ absl::Status RateLimiter::Acquire(const std::string& caller, absl::Time now) {
   google::rpc::RetryInfo retry;
   const auto delay = absl::Seconds(wait_seconds);
   retry.mutable_retry_delay()->set_seconds(absl::ToInt64Seconds(delay));
-  retry.mutable_retry_delay()->set_nanos(static_cast<int32_t>(
-      absl::ToInt64Nanoseconds(delay - absl::Seconds(absl::ToInt64Seconds(
-                                           delay)))));
+  retry.mutable_retry_delay()->set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(
+          delay - absl::Seconds(absl::ToInt64Seconds(delay)))));
   return WithDetail(
       absl::ResourceExhaustedError(absl::StrCat(
           "too many requests: at most ", options_.rate_per_second,
@@ -52,8 +52,7 @@ size_t RateLimiter::TrackedCallers() const {
 
 void RateLimiter::DropFullBuckets(absl::Time now) {
   const double burst = std::max(1.0, options_.burst);
-  const absl::Duration refill =
-      absl::Seconds(burst / options_.rate_per_second);
+  const absl::Duration refill = absl::Seconds(burst / options_.rate_per_second);
   for (auto it = buckets_.begin(); it != buckets_.end();) {
     if (now - it->second.updated >= refill) {
       it = buckets_.erase(it);  // it would be full again: same as absent

@@ -41,8 +41,7 @@ absl::Status SessionNotFound(const std::string& session_id) {
 // A user_id in a request may name only the caller, unless the caller acts
 // for other users (service, admin).
 absl::Status CheckUserField(const Caller& caller, const std::string& user_id) {
-  if (user_id.empty() || caller.SeesAllTenants() ||
-      user_id == caller.subject) {
+  if (user_id.empty() || caller.SeesAllTenants() || user_id == caller.subject) {
     return absl::OkStatus();
   }
   FieldViolations violations;
@@ -159,20 +158,20 @@ void SessionService::Create(const Caller& caller,
     done(status);
     return;
   }
-  auto posted = OnDb(store::TenantScope::For(caller), [this, caller, request,
-                                                       done, call] {
-    bool inserted = false;
-    absl::StatusOr<v1::Session> session;
-    {
-      store::ScopedRequestDeadline deadline(call.deadline);
-      session = CreateOnDb(caller, request, &inserted);
-    }
-    done(std::move(session));
-    if (inserted) {
-      store::ScopedTenant system(store::TenantScope::System());
-      ClaimBatch();
-    }
-  });
+  auto posted = OnDb(
+      store::TenantScope::For(caller), [this, caller, request, done, call] {
+        bool inserted = false;
+        absl::StatusOr<v1::Session> session;
+        {
+          store::ScopedRequestDeadline deadline(call.deadline);
+          session = CreateOnDb(caller, request, &inserted);
+        }
+        done(std::move(session));
+        if (inserted) {
+          store::ScopedTenant system(store::TenantScope::System());
+          ClaimBatch();
+        }
+      });
   if (!posted) done(Overloaded());
 }
 
@@ -291,7 +290,8 @@ void SessionService::StartJob(store::ClaimedSession claimed) {
     --active_jobs_;
     // The slot is free: take the next pending session now rather than at
     // the next claim tick, so a busy replica never idles between jobs.
-    if (HasCapacity(claiming_.load())) OnDb(store::TenantScope::System(), [this] { ClaimBatch(); });
+    if (HasCapacity(claiming_.load()))
+      OnDb(store::TenantScope::System(), [this] { ClaimBatch(); });
   });
   if (!posted) --active_jobs_;
   --claiming_;
@@ -306,7 +306,8 @@ void SessionService::ClaimLoop() {
   if (stopping_.load()) return;
   broker_.Sweep(absl::Now(),
                 [this](const std::string& id) { return runner_.Has(id); });
-  if (HasCapacity(claiming_.load())) OnDb(store::TenantScope::System(), [this] { ClaimBatch(); });
+  if (HasCapacity(claiming_.load()))
+    OnDb(store::TenantScope::System(), [this] { ClaimBatch(); });
   timer_.RunAfter(options_.claim_interval, [this] { ClaimLoop(); });
 }
 
@@ -423,7 +424,7 @@ void SessionService::List(const Caller& caller,
                             ? kDefaultPageSize
                             : std::min(request.page_size(), kMaxPageSize);
   if (!OnDb(store::TenantScope::For(caller), [this, filter, page_size,
-                                               after = *cursor, done, call] {
+                                              after = *cursor, done, call] {
         store::ScopedRequestDeadline deadline(call.deadline);
         auto page = sessions_->ListSessions(filter, page_size, after);
         if (!page.ok()) {
@@ -496,9 +497,9 @@ void SessionService::GetUsage(const Caller& caller,
     done(status);
     return;
   }
-  const std::string user_id =
-      request.user_id().empty() && caller.IsUser() ? caller.subject
-                                                   : request.user_id();
+  const std::string user_id = request.user_id().empty() && caller.IsUser()
+                                  ? caller.subject
+                                  : request.user_id();
   if (user_id.empty()) {
     done(InvalidField("user_id", "is required for service and admin callers"));
     return;
@@ -538,11 +539,10 @@ void SessionService::Watch(const Caller& caller,
   // In memory when the channel knows its owner and the caller owns the
   // business or sees every tenant; otherwise the database decides.
   const auto owner = broker_.Owner(request.session_id());
-  const bool allowed_here =
-      caller.SeesAllTenants() ||
-      (owner.has_value() && *owner == caller.subject);
-  if (allowed_here && broker_.Subscribe(request.session_id(),
-                                        request.after_sequence(), sink)) {
+  const bool allowed_here = caller.SeesAllTenants() ||
+                            (owner.has_value() && *owner == caller.subject);
+  if (allowed_here &&
+      broker_.Subscribe(request.session_id(), request.after_sequence(), sink)) {
     return;
   }
   if (!OnDb(store::TenantScope::For(caller),

@@ -26,9 +26,8 @@ absl::StatusOr<Caller> Authenticator::Identify(
       return absl::UnauthenticatedError(
           "this server accepts client certificates only, not bearer tokens");
     }
-    auto token = auth::BearerToken(
-        absl::string_view(headers.first->second.data(),
-                         headers.first->second.size()));
+    auto token = auth::BearerToken(absl::string_view(
+        headers.first->second.data(), headers.first->second.size()));
     if (!token.ok()) return token.status();
     return verifier_->Verify(*token);
   }
@@ -55,8 +54,8 @@ absl::StatusOr<Caller> Authenticator::Authenticate(
     const grpc::CallbackServerContext& context) const {
   auto caller = Identify(context);
   if (!caller.ok() || limiter_ == nullptr) return caller;
-  const std::string key =
-      absl::StrCat(std::string(CallerRoleName(caller->role)), ":", caller->subject);
+  const std::string key = absl::StrCat(
+      std::string(CallerRoleName(caller->role)), ":", caller->subject);
   if (auto status = limiter_->Acquire(key); !status.ok()) return status;
   return caller;
 }

@@ -170,19 +170,18 @@ void EventStream::Watch(const v1::WatchSessionRequest& request) {
 void EventStream::Run(const v1::RunSessionRequest& request) {
   if (!registered_) return;
   auto sink = sink_;
-  service_->Create(
-      caller_, request.session(),
-      [service = service_, sink, caller = caller_](
-          absl::StatusOr<v1::Session> s) {
-        if (!s.ok()) {
-          sink->OnEnd(PrefixFields(s.status(), "session."));
-          return;
-        }
-        sink->set_session_id(s->session_id());
-        v1::WatchSessionRequest watch;
-        watch.set_session_id(s->session_id());
-        service->Watch(caller, watch, sink);
-      });
+  service_->Create(caller_, request.session(),
+                   [service = service_, sink,
+                    caller = caller_](absl::StatusOr<v1::Session> s) {
+                     if (!s.ok()) {
+                       sink->OnEnd(PrefixFields(s.status(), "session."));
+                       return;
+                     }
+                     sink->set_session_id(s->session_id());
+                     v1::WatchSessionRequest watch;
+                     watch.set_session_id(s->session_id());
+                     service->Watch(caller, watch, sink);
+                   });
 }
 
 void EventStream::OnWriteDone(bool ok) { sink_->WriteDone(ok); }

@@ -18,8 +18,8 @@
 
 #include <memory>
 
-#include "goodbuy/analysis/v1/analysis_service.grpc.pb.h"
 #include "absl/status/statusor.h"
+#include "goodbuy/analysis/v1/analysis_service.grpc.pb.h"
 #include "server/common/caller.h"
 #include "server/core/session_service.h"
 #include "server/rpc/stream_registry.h"

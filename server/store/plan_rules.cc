@@ -49,30 +49,28 @@ absl::Status CheckPlanAllows(const PlanUsage& usage,
       (!types.empty() &&
        std::find(types.begin(), types.end(), type) == types.end())) {
     return WithDetail(
-        absl::PermissionDeniedError(absl::StrCat(
-            "the ", usage.plan_name, " plan does not include ", type,
-            " analyses; a plan that does is needed")),
+        absl::PermissionDeniedError(
+            absl::StrCat("the ", usage.plan_name, " plan does not include ",
+                         type, " analyses; a plan that does is needed")),
         MakeErrorInfo("PLAN_FEATURE_MISSING",
                       {{"plan", usage.plan_name}, {"session_type", type}}));
   }
   if (usage.limit.has_value() && usage.analyses_used >= *usage.limit) {
-    const std::string period_end =
-        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", usage.period_end,
-                         absl::UTCTimeZone());
-    const std::string what = absl::StrCat(
-        "the ", usage.plan_name, " plan allows ", *usage.limit,
-        " analyses per billing period and ", usage.analyses_used,
-        " have been used; the period ends ", period_end);
+    const std::string period_end = absl::FormatTime(
+        "%Y-%m-%dT%H:%M:%SZ", usage.period_end, absl::UTCTimeZone());
+    const std::string what =
+        absl::StrCat("the ", usage.plan_name, " plan allows ", *usage.limit,
+                     " analyses per billing period and ", usage.analyses_used,
+                     " have been used; the period ends ", period_end);
     google::rpc::QuotaFailure quota;
     auto* violation = quota.add_violations();
     violation->set_subject(absl::StrCat("user:", usage.user_id));
     violation->set_description(what);
-    return WithDetail(
-        WithDetail(absl::ResourceExhaustedError(what), quota),
-        MakeErrorInfo("ANALYSIS_LIMIT_REACHED",
-                      {{"plan", usage.plan_name},
-                       {"limit", absl::StrCat(*usage.limit)},
-                       {"period_end", period_end}}));
+    return WithDetail(WithDetail(absl::ResourceExhaustedError(what), quota),
+                      MakeErrorInfo("ANALYSIS_LIMIT_REACHED",
+                                    {{"plan", usage.plan_name},
+                                     {"limit", absl::StrCat(*usage.limit)},
+                                     {"period_end", period_end}}));
   }
   return absl::OkStatus();
 }

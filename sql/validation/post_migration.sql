@@ -258,3 +258,17 @@ WHERE c.relnamespace = 'public'::regnamespace AND NOT i.indisvalid;
 -- rule: billing integration, no active paid subscription lacks its Stripe ids (phase 5 view)
 -- needs: phase_5
 SELECT COUNT(*) FROM billing_integration_issues;
+
+-- rule: row-level security is on for every tenant table (009)
+-- needs: tenancy
+SELECT COUNT(*) FROM (VALUES ('ai_analysis_sessions'), ('session_events'), ('session_attempts'), ('usage_metrics'), ('user_subscriptions'), ('users'), ('businesses'), ('business_financial_periods'), ('health_metrics'), ('forecast_results')) AS t (name)
+WHERE NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relname = t.name AND c.relrowsecurity);
+
+-- rule: every tenant table has its restrictive tenant policy for goodbuy_server (009)
+-- needs: tenancy
+SELECT COUNT(*) FROM (VALUES ('ai_analysis_sessions'), ('session_events'), ('session_attempts'), ('usage_metrics'), ('user_subscriptions'), ('users'), ('businesses'), ('business_financial_periods'), ('health_metrics'), ('forecast_results')) AS t (name)
+WHERE NOT EXISTS (SELECT 1 FROM pg_policies p WHERE p.schemaname = 'public' AND p.tablename = t.name AND p.policyname = t.name || '_tenant' AND p.permissive = 'RESTRICTIVE' AND 'goodbuy_server' = ANY (p.roles));
+
+-- rule: the server's role exists and can bypass neither row-level security nor anything else (009)
+-- needs: tenancy
+SELECT COUNT(*) FROM (SELECT 1 AS missing WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'goodbuy_server') UNION ALL SELECT 1 FROM pg_roles WHERE rolname = 'goodbuy_server' AND (rolsuper OR rolbypassrls)) AS v;

@@ -27,7 +27,8 @@ using ::testing::Not;
 class BadInputTest : public testing::DemoServerTest {
  protected:
   void SetUp() override {
-    stub_ = v1::AnalysisService::NewStub(testing::TestChannel(server_->target()));
+    stub_ =
+        v1::AnalysisService::NewStub(testing::TestChannel(server_->target()));
     rows_before_ = SessionRows();
   }
   // Every test here is rejected: not one row may appear.

@@ -24,7 +24,8 @@ TEST(DatabaseFaultsTest, DatabaseDownAtStartIsOneClearLineAndExitOne) {
   // Port 1 on loopback: nothing listens there.
   const int rc = testing::RunCommand(
       {GOODBUY_SERVER_BIN, "serve", "--listen=127.0.0.1:0",
-       "--database_url=postgresql://postgres@127.0.0.1:1/goodbuy"},
+       "--database_url=postgresql://postgres@127.0.0.1:1/goodbuy",
+       "--jwt_hs256_secret_file=" + testing::TestSecretFile()},
       &output, 30);
   EXPECT_EQ(rc, 1) << output;
   EXPECT_THAT(output, HasSubstr("cannot reach the database at 127.0.0.1:1"));

@@ -249,7 +249,8 @@ TEST_F(SessionStreamTest, BufCurlThroughReflection) {
   const std::string buf = testing::SourceDir() + "/tools/node_modules/.bin/buf";
   std::string output;
   const int rc = testing::RunCommand(
-      {buf, "curl", "--protocol", "grpc", "--http2-prior-knowledge", "-d",
+      {buf, "curl", "--protocol", "grpc", "--http2-prior-knowledge", "-H",
+       "authorization: Bearer " + testing::AdminToken(), "-d",
        R"({"businessId":"biz_demo_cafe","sessionType":"SESSION_TYPE_HEALTH_ANALYSIS"})",
        "http://" + server_->target() +
            "/goodbuy.analysis.v1.AnalysisService/CreateSession"},

@@ -129,27 +129,26 @@ TEST_F(TransportSecurityTest, JwksTokensFromTheTokenCommandAndKeyRotation) {
   testing::ServerProcess server(
       db_->url(), {"--jwks_file=" + Path("jwks.json"), "--workers=0",
                    "--jwt_hs256_secret_file="});  // JWKS only
-  const std::string rs = Token({"--sub=usr_demo_owner1",
-                                "--signing_key=" + Path("rsa1.pem"),
-                                "--kid=rsa-1"});
-  const std::string es = Token({"--sub=usr_demo_owner1",
-                                "--signing_key=" + Path("ec1.pem"),
-                                "--kid=ec-1"});
-  const std::string unknown = Token({"--sub=usr_demo_owner1",
-                                     "--signing_key=" + Path("rsa2.pem"),
-                                     "--kid=rsa-2"});
+  const std::string rs =
+      Token({"--sub=usr_demo_owner1", "--signing_key=" + Path("rsa1.pem"),
+             "--kid=rsa-1"});
+  const std::string es =
+      Token({"--sub=usr_demo_owner1", "--signing_key=" + Path("ec1.pem"),
+             "--kid=ec-1"});
+  const std::string unknown =
+      Token({"--sub=usr_demo_owner1", "--signing_key=" + Path("rsa2.pem"),
+             "--kid=rsa-2"});
   std::string out;
   for (const std::string* token : {&rs, &es}) {
-    EXPECT_EQ(Ctl({"--server=" + server.target(), "--token=" + *token,
-                   "usage"},
+    EXPECT_EQ(Ctl({"--server=" + server.target(), "--token=" + *token, "usage"},
                   &out),
               0)
         << out;
     EXPECT_THAT(out, HasSubstr("usr_demo_owner1"));
   }
-  EXPECT_EQ(Ctl({"--server=" + server.target(), "--token=" + unknown, "usage"},
-                &out),
-            3);
+  EXPECT_EQ(
+      Ctl({"--server=" + server.target(), "--token=" + unknown, "usage"}, &out),
+      3);
   EXPECT_THAT(out, HasSubstr("UNAUTHENTICATED"));
   EXPECT_THAT(out, HasSubstr("key this server does not know"));
   // HS256 is off when only a JWKS is configured.
@@ -164,15 +163,14 @@ TEST_F(TransportSecurityTest, JwksTokensFromTheTokenCommandAndKeyRotation) {
   ASSERT_EQ(kill(server.pid(), SIGHUP), 0);
   bool rotated = false;
   for (int i = 0; i < 50 && !rotated; ++i) {
-    rotated = Ctl({"--server=" + server.target(), "--token=" + unknown,
-                   "usage"},
-                  &out) == 0;
+    rotated =
+        Ctl({"--server=" + server.target(), "--token=" + unknown, "usage"},
+            &out) == 0;
     if (!rotated) absl::SleepFor(absl::Milliseconds(100));
   }
   EXPECT_TRUE(rotated) << out << server.Log();
-  EXPECT_EQ(Ctl({"--server=" + server.target(), "--token=" + rs, "usage"},
-                &out),
-            3);
+  EXPECT_EQ(
+      Ctl({"--server=" + server.target(), "--token=" + rs, "usage"}, &out), 3);
   EXPECT_THAT(server.Log(), HasSubstr("token keys loaded"));
 }
 
@@ -213,12 +211,12 @@ TEST_F(TransportSecurityTest, MutualTlsClientActsAsAServiceAndTokensStillWork) {
   EXPECT_EQ(usage.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_TRUE(user.GetUsage().ok());
   // A certificate from an untrusted CA gets no connection.
-  EXPECT_NE(Ctl({"--server=" + target, "--tls_ca=" + Path("ca.pem"),
-                 "--tls_cert=" + Path("rogue.pem"),
-                 "--tls_key=" + Path("rogue.key"), "--timeout=3s",
-                 "usage", "--user=usr_demo_owner2"},
-                &out),
-            0);
+  EXPECT_NE(
+      Ctl({"--server=" + target, "--tls_ca=" + Path("ca.pem"),
+           "--tls_cert=" + Path("rogue.pem"), "--tls_key=" + Path("rogue.key"),
+           "--timeout=3s", "usage", "--user=usr_demo_owner2"},
+          &out),
+      0);
   // Plain-text to the TLS port gets nothing either.
   client::AnalysisClientOptions plain = testing::ClientOptions();
   plain.retry.max_attempts = 1;
@@ -232,9 +230,9 @@ TEST_F(TransportSecurityTest, MutualTlsClientActsAsAServiceAndTokensStillWork) {
 TEST_F(TransportSecurityTest, BufCurlNeedsATokenAndHealthDoesNot) {
   testing::ServerProcess server(db_->url(), {"--workers=0"});
   const std::string buf = testing::SourceDir() + "/tools/node_modules/.bin/buf";
-  const std::string base = absl::StrCat(
-      buf, " curl --protocol grpc --http2-prior-knowledge http://",
-      server.target(), "/");
+  const std::string base =
+      absl::StrCat(buf, " curl --protocol grpc --http2-prior-knowledge http://",
+                   server.target(), "/");
   std::string out;
   const std::string cache = "BUF_CACHE_DIR=$(mktemp -d) ";
   // Health and reflection are open.
@@ -248,13 +246,14 @@ TEST_F(TransportSecurityTest, BufCurlNeedsATokenAndHealthDoesNot) {
   EXPECT_NE(rc, 0);
   EXPECT_THAT(out, HasSubstr("unauthenticated"));
   // With the demo user's token it answers for that user.
-  const std::string token = Token(
-      {"--sub=usr_demo_owner1", "--jwt_hs256_secret_file=" +
-                                    testing::TestSecretFile()});
-  const std::string usage = Shell(
-      cache + base + "goodbuy.analysis.v1.AnalysisService/GetUsage -H "
-                     "'authorization: Bearer " +
-      token + "' -d '{}'");
+  const std::string token =
+      Token({"--sub=usr_demo_owner1",
+             "--jwt_hs256_secret_file=" + testing::TestSecretFile()});
+  const std::string usage =
+      Shell(cache + base +
+            "goodbuy.analysis.v1.AnalysisService/GetUsage -H "
+            "'authorization: Bearer " +
+            token + "' -d '{}'");
   EXPECT_THAT(usage, HasSubstr("\"userId\": \"usr_demo_owner1\""));
   EXPECT_THAT(usage, HasSubstr("\"planName\": \"Enterprise\""));
 }
@@ -269,12 +268,12 @@ TEST_F(TransportSecurityTest, ServerRefusesToStartWithoutAWayToAuthenticate) {
   EXPECT_THAT(out, HasSubstr("no way to authenticate callers"));
   // A secret too short to be safe is refused too.
   std::ofstream(Path("short.secret")) << "tooshort\n";
-  EXPECT_EQ(testing::RunCommand(
-                {GOODBUY_SERVER_BIN, "serve", "--listen=127.0.0.1:0",
-                 "--database_url=" + db_->url(),
-                 "--jwt_hs256_secret_file=" + Path("short.secret")},
-                &out),
-            1);
+  EXPECT_EQ(
+      testing::RunCommand({GOODBUY_SERVER_BIN, "serve", "--listen=127.0.0.1:0",
+                           "--database_url=" + db_->url(),
+                           "--jwt_hs256_secret_file=" + Path("short.secret")},
+                          &out),
+      1);
   EXPECT_THAT(out, HasSubstr("at least 32 bytes"));
 }
 

@@ -21,9 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const absl::Status status = goodbuy::core::ValidateCreate(create);
     // The validator's promises: accepted requests have a known type and a
     // well-formed business id.
-    if (status.ok() &&
-        (create.session_type() == v1::SESSION_TYPE_UNSPECIFIED ||
-         !goodbuy::core::IsWellFormedId(create.business_id()))) {
+    if (status.ok() && (create.session_type() == v1::SESSION_TYPE_UNSPECIFIED ||
+                        !goodbuy::core::IsWellFormedId(create.business_id()))) {
       __builtin_trap();
     }
   }

@@ -1,20 +1,20 @@
 // libFuzzer target: bearer-token handling on arbitrary bytes, as an attacker
 // controls them: the authorization header parser, the JWT verifier (HS256
 // secret and a JWKS with an RSA and a P-256 key made at start-up, so every
-// algorithm branch is reachable) and the JWKS parser itself. A token the fuzzer makes that
-// verifies is a finding (it would need the secret), as is any crash or
-// sanitizer report.
+// algorithm branch is reachable) and the JWKS parser itself. A token the fuzzer
+// makes that verifies is a finding (it would need the secret), as is any crash
+// or sanitizer report.
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <string>
-
-#include <openssl/bio.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rsa.h>
 
 #include "server/auth/jwks.h"
 #include "server/auth/jwt_verifier.h"

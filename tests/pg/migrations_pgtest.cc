@@ -105,7 +105,8 @@ std::string LogOutcomes(const std::string& url, const std::string& name) {
 }
 
 constexpr char kAllPhases[] =
-    "baseline,phase_1,phase_2,phase_3,phase_4,phase_5,orchestrator,durability";
+    "baseline,phase_1,phase_2,phase_3,phase_4,phase_5,orchestrator,durability,"
+    "tenancy";
 
 void AddUsers(const std::string& url, int n) {
   ExecSql(url,
@@ -120,7 +121,7 @@ TEST(MigratorTest, AppliesEveryPhaseOnceThenNothingIsPending) {
   TestMigrator migrator(db.url());
   auto applied = migrator->Up(std::nullopt);
   ASSERT_TRUE(applied.ok()) << applied.status();
-  EXPECT_EQ(*applied, 8);
+  EXPECT_EQ(*applied, 9);
   EXPECT_EQ(Applied(db.url()), kAllPhases);
   EXPECT_TRUE(migrator.Logged("applied 006_phase_5"));
   EXPECT_EQ(LogOutcomes(db.url(), "phase_3"), "up/applied");
@@ -164,7 +165,7 @@ TEST(MigratorTest, UpToAndDownToWalkThePhasesAndRestoreTheSchema) {
 
   auto plan = migrator->Plan(std::nullopt);
   ASSERT_TRUE(plan.ok()) << plan.status();
-  ASSERT_EQ(plan->size(), 5u);
+  ASSERT_EQ(plan->size(), 6u);
   EXPECT_EQ((*plan)[0].migration->name, "phase_3");
   EXPECT_FALSE((*plan)[0].down);
   EXPECT_EQ(Applied(db.url()), "baseline,phase_1,phase_2");  // a dry run
@@ -178,13 +179,13 @@ TEST(MigratorTest, UpToAndDownToWalkThePhasesAndRestoreTheSchema) {
 
   auto down_plan = migrator->Plan("phase_2");
   ASSERT_TRUE(down_plan.ok()) << down_plan.status();
-  ASSERT_EQ(down_plan->size(), 5u);
+  ASSERT_EQ(down_plan->size(), 6u);
   EXPECT_TRUE((*down_plan)[0].down);
-  EXPECT_EQ((*down_plan)[0].migration->name, "durability");
+  EXPECT_EQ((*down_plan)[0].migration->name, "tenancy");
 
   auto down = migrator->Down("phase_2");
   ASSERT_TRUE(down.ok()) << down.status();
-  EXPECT_EQ(*down, 5);
+  EXPECT_EQ(*down, 6);
   EXPECT_EQ(Applied(db.url()), "baseline,phase_1,phase_2");
   EXPECT_EQ(SchemaDiff(phase_2, Schema(db.url())), std::vector<std::string>{});
 
@@ -410,7 +411,8 @@ TEST(MigratorTest, RollbackLevelsResetDataOrDisableFeatures) {
   EXPECT_EQ(QueryValue(db.url(), "SELECT count(*) FROM usage_metrics"), "0");
   EXPECT_TRUE(TableExists(db.url(), "user_subscriptions"));  // tables kept
   EXPECT_EQ(Applied(db.url()),
-            "baseline,phase_1,phase_3,phase_4,phase_5,orchestrator,durability");
+            "baseline,phase_1,phase_3,phase_4,phase_5,orchestrator,durability,"
+            "tenancy");
   ASSERT_TRUE(migrator->Up(std::nullopt).ok());  // re-assigns the Free plan
   EXPECT_EQ(QueryValue(db.url(), "SELECT count(*) FROM user_subscriptions"),
             "4");

@@ -25,7 +25,8 @@ namespace {
 class BearerInterceptor : public grpc::experimental::Interceptor {
  public:
   explicit BearerInterceptor(std::string header) : header_(std::move(header)) {}
-  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+  void Intercept(
+      grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(
             grpc::experimental::InterceptionHookPoints::
                 PRE_SEND_INITIAL_METADATA)) {
@@ -233,20 +234,15 @@ ServerProcess::ServerProcess(const std::string& database_url,
                              std::vector<std::string> extra_flags)
     : dir_(MakeTempDir()) {
   const std::string port_file = dir_ + "/port";
-  std::vector<std::string> args = {GOODBUY_SERVER_BIN,
-                                   "serve",
-                                   "--listen=127.0.0.1:0",
-                                   "--port_file=" + port_file,
-                                   "--database_url=" + database_url,
-                                   "--sql_dir=" + SqlDir(),
-                                   "--workers=2",
-                                   "--db_threads=4",
-                                   "--shutdown_grace_s=2",
-                                   "--jwt_hs256_secret_file=" + TestSecretFile(),
-                                   // Load tests send far more than a
-                                   // person would; the rate-limit test
-                                   // sets its own.
-                                   "--rate_limit_rps=0"};
+  std::vector<std::string> args = {
+      GOODBUY_SERVER_BIN, "serve", "--listen=127.0.0.1:0",
+      "--port_file=" + port_file, "--database_url=" + database_url,
+      "--sql_dir=" + SqlDir(), "--workers=2", "--db_threads=4",
+      "--shutdown_grace_s=2", "--jwt_hs256_secret_file=" + TestSecretFile(),
+      // Load tests send far more than a
+      // person would; the rate-limit test
+      // sets its own.
+      "--rate_limit_rps=0"};
   for (auto& f : extra_flags) args.push_back(std::move(f));
   pid_ = fork();
   if (pid_ == 0) {

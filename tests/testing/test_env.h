@@ -5,9 +5,8 @@
 #ifndef GOODBUY_TESTS_TESTING_TEST_ENV_H_
 #define GOODBUY_TESTS_TESTING_TEST_ENV_H_
 
-#include <sys/types.h>
-
 #include <grpcpp/grpcpp.h>
+#include <sys/types.h>
 
 #include <memory>
 #include <string>

@@ -286,9 +286,9 @@ TEST_F(SessionServiceTest, FullDbPoolAnswersUnavailable) {
   ThreadPool full("full", 1, 0);  // rejects every Post
   SessionService service(ServiceOptions{}, &sessions_, &businesses_, &full);
   Promise<absl::StatusOr<v1::Session>> result;
-  service.Create(kOperator, HealthRequest(), [&](absl::StatusOr<v1::Session> s) {
-    result.Set(std::move(s));
-  });
+  service.Create(
+      kOperator, HealthRequest(),
+      [&](absl::StatusOr<v1::Session> s) { result.Set(std::move(s)); });
   auto value = result.Wait(kWait);
   ASSERT_TRUE(value.has_value());
   EXPECT_EQ(value->status().code(), absl::StatusCode::kUnavailable);
@@ -341,15 +341,17 @@ TEST_F(SessionServiceTest, ValidCreateRunsToCompletedEventOnAWatcher) {
 
   auto sink = std::make_shared<RecordingSink>();
   Promise<absl::StatusOr<v1::Session>> created;
-  service().Create(kOperator, HealthRequest(), [&](absl::StatusOr<v1::Session> s) {
-    // Watch from the callback: the job has not been claimed yet.
-    if (s.ok()) {
-      v1::WatchSessionRequest watch;
-      watch.set_session_id(s->session_id());
-      service().Watch(kOperator, watch, sink);
-    }
-    created.Set(std::move(s));
-  });
+  service().Create(kOperator, HealthRequest(),
+                   [&](absl::StatusOr<v1::Session> s) {
+                     // Watch from the callback: the job has not been claimed
+                     // yet.
+                     if (s.ok()) {
+                       v1::WatchSessionRequest watch;
+                       watch.set_session_id(s->session_id());
+                       service().Watch(kOperator, watch, sink);
+                     }
+                     created.Set(std::move(s));
+                   });
   auto session = created.Wait(kWait);
   ASSERT_TRUE(session.has_value());
   ASSERT_TRUE(session->ok()) << session->status();
@@ -437,12 +439,13 @@ TEST_F(SessionServiceTest, JobThatCannotLoadHistoryFailsWithAnErrorEvent) {
 
   auto sink = std::make_shared<RecordingSink>();
   Promise<bool> created;
-  service().Create(kOperator, HealthRequest(), [&](absl::StatusOr<v1::Session> s) {
-    v1::WatchSessionRequest watch;
-    watch.set_session_id(kSession);
-    service().Watch(kOperator, watch, sink);
-    created.Set(s.ok());
-  });
+  service().Create(kOperator, HealthRequest(),
+                   [&](absl::StatusOr<v1::Session> s) {
+                     v1::WatchSessionRequest watch;
+                     watch.set_session_id(kSession);
+                     service().Watch(kOperator, watch, sink);
+                     created.Set(s.ok());
+                   });
   ASSERT_EQ(created.Wait(kWait), std::optional<bool>(true));
   ASSERT_TRUE(sink->WaitForEnd(kWait));
   const v1::SessionEvent last = sink->events().back();
@@ -551,9 +554,10 @@ TEST_F(SessionServiceTest, ListRejectsAForeignPageTokenWithoutQuerying) {
   request.set_page_token(EncodePageToken(
       store::ListCursor{absl::FromUnixSeconds(1700000000), kSession}, other));
   Promise<absl::StatusOr<v1::ListSessionsResponse>> result;
-  service().List(kOperator, request, [&](absl::StatusOr<v1::ListSessionsResponse> r) {
-    result.Set(std::move(r));
-  });
+  service().List(kOperator, request,
+                 [&](absl::StatusOr<v1::ListSessionsResponse> r) {
+                   result.Set(std::move(r));
+                 });
   auto value = result.Wait(kWait);
   ASSERT_TRUE(value.has_value());
   EXPECT_EQ(value->status().code(), absl::StatusCode::kInvalidArgument);
@@ -582,9 +586,10 @@ TEST_F(SessionServiceTest, ListPassesFilterAndIssuesAUsableNextToken) {
   request.set_status(v1::SESSION_STATUS_COMPLETED);
   request.set_page_size(2);
   Promise<absl::StatusOr<v1::ListSessionsResponse>> result;
-  service().List(kOperator, request, [&](absl::StatusOr<v1::ListSessionsResponse> r) {
-    result.Set(std::move(r));
-  });
+  service().List(kOperator, request,
+                 [&](absl::StatusOr<v1::ListSessionsResponse> r) {
+                   result.Set(std::move(r));
+                 });
   auto value = result.Wait(kWait);
   ASSERT_TRUE(value.has_value());
   ASSERT_TRUE(value->ok()) << value->status();

@@ -208,9 +208,9 @@ absl::StatusOr<PlanUsage> ReadPlanUsage(pqxx::transaction_base& tx,
                                         const std::string& user_id) {
   pqxx::result r = tx.exec_prepared("plan_usage", user_id);
   if (r.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "user '", user_id,
-        "' has no active subscription and there is no Free plan"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("user '", user_id,
+                     "' has no active subscription and there is no Free plan"));
   }
   const pqxx::row row = r[0];
   PlanUsage usage;
@@ -235,8 +235,8 @@ absl::StatusOr<PlanUsage> ReadPlanUsage(pqxx::transaction_base& tx,
 absl::StatusOr<std::optional<v1::Session>> EarlierRequest(
     pqxx::work& tx, const NewSession& session) {
   if (session.request_id.empty()) return std::optional<v1::Session>();
-  pqxx::result existing = tx.exec_prepared(
-      "session_by_request_id", session.user_id, session.request_id);
+  pqxx::result existing = tx.exec_prepared("session_by_request_id",
+                                           session.user_id, session.request_id);
   if (existing.empty()) return std::optional<v1::Session>();
   v1::Session earlier = RowToSession(existing[0]);
   if (earlier.business_id() != session.business_id ||

@@ -196,6 +196,13 @@ std::vector<LockUse> LocksTaken(const std::string& statement,
                    R"(^DROP\s+TRIGGER\s+(?:IF\s+EXISTS\s+)?\S+\s+ON\s+)" NAME,
                    &m)) {
     locks.Add("ACCESS EXCLUSIVE", m[1]);
+  } else if (
+      Match(
+          text,
+          R"((?:^|\s)(?:CREATE|DROP|ALTER)\s+POLICY\s+(?:IF\s+EXISTS\s+)?\S+\s+ON\s+)" NAME,
+          &m)) {
+    // Also inside a DO block (an idempotent CREATE POLICY).
+    locks.Add("ACCESS EXCLUSIVE", m[1]);
   } else if (Match(text, R"(^(?:SELECT|WITH)\b)", &m)) {
     locks.AddReads(text);
   } else if (Match(text, R"(^DO\b)", &m)) {
