@@ -19,6 +19,11 @@
 --    everything through (so the GoodBuy web app and any other role see what
 --    they saw before) and a RESTRICTIVE policy for goodbuy_server only.
 --    subscription_plans stays open: it is the public catalogue.
+--    Each tenant policy starts with goodbuy_tenant_sees_all(), which the
+--    planner inlines: service, admin and system work pay one setting lookup
+--    per row, and the functions with a subquery (sees_business,
+--    sees_session), which it cannot inline, run for 'user' scopes only
+--    (docs/benchmarks.md#row-level-security).
 -- 4. idx_ai_sessions_user_created for the plan-limit count (a user's
 --    sessions created in a billing period).
 --
@@ -100,8 +105,8 @@ BEGIN
                  AND tablename = 'ai_analysis_sessions' AND policyname = 'ai_analysis_sessions_tenant') THEN
     CREATE POLICY ai_analysis_sessions_tenant ON ai_analysis_sessions
       AS RESTRICTIVE FOR ALL TO goodbuy_server
-      USING (goodbuy_tenant_sees_user(user_id) OR goodbuy_tenant_sees_business(business_id))
-      WITH CHECK (goodbuy_tenant_sees_user(user_id) OR goodbuy_tenant_sees_business(business_id));
+      USING (goodbuy_tenant_sees_all() OR goodbuy_tenant_sees_user(user_id) OR goodbuy_tenant_sees_business(business_id))
+      WITH CHECK (goodbuy_tenant_sees_all() OR goodbuy_tenant_sees_user(user_id) OR goodbuy_tenant_sees_business(business_id));
   END IF;
 END
 $$;
@@ -127,8 +132,8 @@ BEGIN
                  AND tablename = 'session_events' AND policyname = 'session_events_tenant') THEN
     CREATE POLICY session_events_tenant ON session_events
       AS RESTRICTIVE FOR ALL TO goodbuy_server
-      USING (goodbuy_tenant_sees_session(session_id))
-      WITH CHECK (goodbuy_tenant_sees_session(session_id));
+      USING (goodbuy_tenant_sees_all() OR goodbuy_tenant_sees_session(session_id))
+      WITH CHECK (goodbuy_tenant_sees_all() OR goodbuy_tenant_sees_session(session_id));
   END IF;
 END
 $$;
@@ -154,8 +159,8 @@ BEGIN
                  AND tablename = 'session_attempts' AND policyname = 'session_attempts_tenant') THEN
     CREATE POLICY session_attempts_tenant ON session_attempts
       AS RESTRICTIVE FOR ALL TO goodbuy_server
-      USING (goodbuy_tenant_sees_session(session_id))
-      WITH CHECK (goodbuy_tenant_sees_session(session_id));
+      USING (goodbuy_tenant_sees_all() OR goodbuy_tenant_sees_session(session_id))
+      WITH CHECK (goodbuy_tenant_sees_all() OR goodbuy_tenant_sees_session(session_id));
   END IF;
 END
 $$;
@@ -289,8 +294,8 @@ BEGIN
                  AND tablename = 'business_financial_periods' AND policyname = 'business_financial_periods_tenant') THEN
     CREATE POLICY business_financial_periods_tenant ON business_financial_periods
       AS RESTRICTIVE FOR ALL TO goodbuy_server
-      USING (goodbuy_tenant_sees_business(business_id))
-      WITH CHECK (goodbuy_tenant_sees_business(business_id));
+      USING (goodbuy_tenant_sees_all() OR goodbuy_tenant_sees_business(business_id))
+      WITH CHECK (goodbuy_tenant_sees_all() OR goodbuy_tenant_sees_business(business_id));
   END IF;
 END
 $$;
@@ -316,8 +321,8 @@ BEGIN
                  AND tablename = 'health_metrics' AND policyname = 'health_metrics_tenant') THEN
     CREATE POLICY health_metrics_tenant ON health_metrics
       AS RESTRICTIVE FOR ALL TO goodbuy_server
-      USING (goodbuy_tenant_sees_business(business_id))
-      WITH CHECK (goodbuy_tenant_sees_business(business_id));
+      USING (goodbuy_tenant_sees_all() OR goodbuy_tenant_sees_business(business_id))
+      WITH CHECK (goodbuy_tenant_sees_all() OR goodbuy_tenant_sees_business(business_id));
   END IF;
 END
 $$;
@@ -343,8 +348,8 @@ BEGIN
                  AND tablename = 'forecast_results' AND policyname = 'forecast_results_tenant') THEN
     CREATE POLICY forecast_results_tenant ON forecast_results
       AS RESTRICTIVE FOR ALL TO goodbuy_server
-      USING (goodbuy_tenant_sees_business(business_id))
-      WITH CHECK (goodbuy_tenant_sees_business(business_id));
+      USING (goodbuy_tenant_sees_all() OR goodbuy_tenant_sees_business(business_id))
+      WITH CHECK (goodbuy_tenant_sees_all() OR goodbuy_tenant_sees_business(business_id));
   END IF;
 END
 $$;

@@ -7,7 +7,8 @@
 //      certificate's identity (subject alternative name or common name);
 //   3. nothing: UNAUTHENTICATED.
 // Then the request rate of user and service callers is checked
-// (RESOURCE_EXHAUSTED with RetryInfo); admins are not throttled. Health and reflection do not pass through here. Thread-safe.
+// (RESOURCE_EXHAUSTED with RetryInfo); admins are not throttled. Health and
+// reflection do not pass through here. Thread-safe.
 #ifndef GOODBUY_SERVER_RPC_AUTHENTICATOR_H_
 #define GOODBUY_SERVER_RPC_AUTHENTICATOR_H_
 

@@ -58,6 +58,16 @@ struct TenantScope {
     }
     return "";
   }
+  // Service, admin and system work see every tenant's rows alike.
+  bool SeesAll() const {
+    return kind == Kind::kService || kind == Kind::kAdmin ||
+           kind == Kind::kSystem;
+  }
+  // True when the policies let both scopes see the same rows, so a
+  // connection set up for one can serve the other as it is.
+  bool SeesSameRowsAs(const TenantScope& other) const {
+    return *this == other || (SeesAll() && other.SeesAll());
+  }
   bool operator==(const TenantScope& other) const {
     return kind == other.kind && user_id == other.user_id;
   }

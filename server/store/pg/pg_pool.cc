@@ -103,7 +103,9 @@ std::optional<absl::Duration> PgPool::RequestTimeout() const {
 
 void PgPool::ApplyScope(Lease& lease) {
   const TenantScope& scope = CurrentTenantScope();
-  if (lease.scope.has_value() && *lease.scope == scope) return;
+  // No round trip when the connection already sees the right rows (jobs as
+  // `system` and calls by an admin or a service share connections as is).
+  if (lease.scope.has_value() && lease.scope->SeesSameRowsAs(scope)) return;
   lease.scope.reset();  // unknown until the statement succeeds
   pqxx::nontransaction tx(*lease.conn);
   tx.exec_prepared("goodbuy_set_scope", std::string(scope.Name()),

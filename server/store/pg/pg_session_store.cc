@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <limits>
 #include <pqxx/pqxx>
 #include <random>
 #include <set>
@@ -203,10 +204,10 @@ void WriteBack(pqxx::work& tx, const pqxx::row& session,
                                 session["session_type"].c_str(), "\"}"));
 }
 
-// The plan and usage of one user (see SessionStore::GetPlanUsage).
-absl::StatusOr<PlanUsage> ReadPlanUsage(pqxx::transaction_base& tx,
-                                        const std::string& user_id) {
-  pqxx::result r = tx.exec_prepared("plan_usage", user_id);
+// The plan of one user and its period (see SessionStore::GetPlanUsage).
+absl::StatusOr<PlanUsage> ReadPlan(pqxx::transaction_base& tx,
+                                   const std::string& user_id) {
+  pqxx::result r = tx.exec_prepared("user_plan", user_id);
   if (r.empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat("user '", user_id,
@@ -221,13 +222,22 @@ absl::StatusOr<PlanUsage> ReadPlanUsage(pqxx::transaction_base& tx,
   }
   usage.period_start = absl::FromUnixMicros(row["start_us"].as<int64_t>());
   usage.period_end = absl::FromUnixMicros(row["end_us"].as<int64_t>());
-  usage.analyses_used = row["used"].as<int>();
-  usage.analyses_metered = row["metered"].as<int>();
   if (auto status = ParsePlanFeatures(row["features"].c_str(), &usage);
       !status.ok()) {
     return status;
   }
   return usage;
+}
+
+// Fills usage->analyses_used: the analyses of its period counted against the
+// limit, at most `up_to` of them (a create only needs to know whether the
+// limit is reached, so its cost does not grow with the user's history).
+void CountUsed(pqxx::transaction_base& tx, int64_t up_to, PlanUsage* usage) {
+  usage->analyses_used =
+      tx.exec_prepared1("analyses_used", usage->user_id,
+                        absl::ToUnixMicros(usage->period_start),
+                        absl::ToUnixMicros(usage->period_end), up_to)[0]
+          .as<int>();
 }
 
 // An earlier CreateSession with the same (user, request_id), if it asked for
@@ -259,11 +269,9 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
                  "SELECT pg_advisory_xact_lock(hashtextextended("
                  "'goodbuy.usage:' || $1::text, 0))");
   // The newest active (or trialing) subscription's plan, else Free; its
-  // period, else the calendar month; the analyses counted in it (failed
-  // ones, and ones cancelled before they started, are given back) and the
-  // completed ones metered.
+  // period, else the calendar month.
   pool_->Prepare(
-      "plan_usage",
+      "user_plan",
       "WITH sub AS (SELECT plan_id, current_period_start AS ps, "
       "current_period_end AS pe FROM user_subscriptions WHERE user_id = "
       "$1::varchar AND status IN ('active', 'trialing') ORDER BY created_at "
@@ -277,14 +285,26 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
       "subscription_plans WHERE name = 'Free'))) SELECT name, "
       "ai_analysis_limit, features, (extract(epoch FROM period_start) * "
       "1000000)::bigint AS start_us, (extract(epoch FROM period_end) * "
-      "1000000)::bigint AS end_us, (SELECT count(*) FROM "
-      "ai_analysis_sessions a WHERE a.user_id = $1::varchar AND "
-      "a.created_at >= plan.period_start AND a.created_at < plan.period_end "
-      "AND a.status <> 'failed' AND NOT (a.status = 'cancelled' AND "
-      "a.started_at IS NULL)) AS used, (SELECT coalesce(sum(count), 0) FROM "
-      "usage_metrics m WHERE m.user_id = $1::varchar AND m.metric_type = "
-      "'ai_analysis' AND m.created_at >= plan.period_start AND m.created_at "
-      "< plan.period_end) AS metered FROM plan");
+      "1000000)::bigint AS end_us FROM plan");
+  // The analyses of a period counted against the limit (failed ones, and
+  // ones cancelled before they started, are given back), at most $4 of them.
+  constexpr const char* kPeriod =
+      "created_at >= 'epoch'::timestamp + $2::bigint * interval '1 "
+      "microsecond' AND created_at < 'epoch'::timestamp + $3::bigint * "
+      "interval '1 microsecond'";
+  pool_->Prepare(
+      "analyses_used",
+      absl::StrCat("SELECT count(*) FROM (SELECT 1 FROM ai_analysis_sessions "
+                   "WHERE user_id = $1::varchar AND ",
+                   kPeriod,
+                   " AND status <> 'failed' AND NOT (status = 'cancelled' AND "
+                   "started_at IS NULL) LIMIT $4::bigint) AS counted"));
+  // The completed analyses of a period metered in usage_metrics.
+  pool_->Prepare("analyses_metered",
+                 absl::StrCat("SELECT coalesce(sum(count), 0) FROM "
+                              "usage_metrics WHERE user_id = $1::varchar AND "
+                              "metric_type = 'ai_analysis' AND ",
+                              kPeriod));
   pool_->Prepare(
       "insert_session",
       absl::StrCat(
@@ -507,18 +527,25 @@ absl::StatusOr<CreatedSession> PgSessionStore::CreateSession(
         pqxx::work tx(conn);
         CreatedSession out;
         if (session.enforce_plan) {
-          tx.exec_prepared("usage_lock", session.user_id);
-          // A repeated request returns its session even at the limit.
-          auto earlier = EarlierRequest(tx, session);
-          if (!earlier.ok()) return earlier.status();
-          if (earlier->has_value()) {
-            out.session = std::move(**earlier);
-            tx.commit();
-            return out;
+          auto plan = ReadPlan(tx, session.user_id);
+          if (!plan.ok()) return plan.status();
+          if (plan->limit.has_value()) {
+            // Counted: creates for this user wait for each other here, so a
+            // request repeated at the limit still finds its session and two
+            // racing for the last analysis cannot both win.
+            tx.exec_prepared("usage_lock", session.user_id);
+            auto earlier = EarlierRequest(tx, session);
+            if (!earlier.ok()) return earlier.status();
+            if (earlier->has_value()) {
+              out.session = std::move(**earlier);
+              tx.commit();
+              return out;
+            }
+            CountUsed(tx, *plan->limit, &*plan);
           }
-          auto usage = ReadPlanUsage(tx, session.user_id);
-          if (!usage.ok()) return usage.status();
-          if (auto status = CheckPlanAllows(*usage, session.session_type);
+          // Unlimited plans take no lock and count nothing: a repeated
+          // request is found by the insert's conflict below.
+          if (auto status = CheckPlanAllows(*plan, session.session_type);
               !status.ok()) {
             return status;
           }
@@ -575,7 +602,16 @@ absl::StatusOr<PlanUsage> PgSessionStore::GetPlanUsage(
   return pool_->With("read plan usage",
                      [&](pqxx::connection& conn) -> absl::StatusOr<PlanUsage> {
                        pqxx::nontransaction tx(conn);
-                       return ReadPlanUsage(tx, user_id);
+                       auto usage = ReadPlan(tx, user_id);
+                       if (!usage.ok()) return usage;
+                       CountUsed(tx, std::numeric_limits<int>::max(), &*usage);
+                       usage->analyses_metered =
+                           tx.exec_prepared1(
+                                 "analyses_metered", user_id,
+                                 absl::ToUnixMicros(usage->period_start),
+                                 absl::ToUnixMicros(usage->period_end))[0]
+                               .as<int>();
+                       return usage;
                      });
 }
 
