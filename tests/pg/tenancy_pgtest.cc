@@ -2,13 +2,15 @@
 // server's role, a statement without a tenant setting sees nothing; a user's
 // scope sees that user's rows only and cannot write another's; the system
 // scope sees all. And the store under the pool's role keeps a user inside
-// their tenant even when the caller (a buggy service layer) asks for more.
+// their tenant even when the caller (a buggy service layer) asks for more,
+// also on one connection that serves every scope in turn.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/clock.h"
@@ -68,10 +70,10 @@ class TenancyTest : public ::testing::Test {
     return tx.exec1(sql)[0].as<std::string>("");
   }
 
-  std::unique_ptr<PgSessionStore> Store() {
+  std::unique_ptr<PgSessionStore> Store(int connections = 2) {
     PgPoolOptions options;
     options.url = db_.url();
-    options.size = 2;
+    options.size = connections;
     options.role = "goodbuy_server";
     pools_.push_back(std::make_unique<PgPool>(options));
     return std::make_unique<PgSessionStore>(pools_.back().get());
@@ -211,6 +213,34 @@ TEST_F(TenancyTest, TheStoreKeepsAUserInTheirTenantWhateverItIsAsked) {
     ASSERT_TRUE(page.ok());
     EXPECT_EQ(page->sessions.size(), 4u);
   }
+}
+
+// The pool skips the settings round trip between scopes that see the same
+// rows (system, admin, service); one connection serving them in turn, and
+// users in between, must still give each scope exactly its rows.
+TEST_F(TenancyTest, OneConnectionServingScopesInTurnGivesEachItsOwnRows) {
+  auto store = Store(/*connections=*/1);
+  auto visible = [&](TenantScope scope) -> size_t {
+    ScopedTenant tenant(std::move(scope));
+    auto page = store->ListSessions(SessionFilter{}, 50, std::nullopt);
+    EXPECT_TRUE(page.ok()) << page.status();
+    return page.ok() ? page->sessions.size() : 0;
+  };
+  const TenantScope admin{TenantScope::Kind::kAdmin, ""};
+  const TenantScope service{TenantScope::Kind::kService, ""};
+  EXPECT_EQ(visible(TenantScope::System()), 4u);
+  EXPECT_EQ(visible(admin), 4u);
+  EXPECT_EQ(visible(TenantScope::User(kOwner2)), 2u);
+  EXPECT_EQ(visible(service), 4u);
+  EXPECT_EQ(visible(TenantScope::User(kOwner1)), 2u);
+  EXPECT_EQ(visible(TenantScope::User(kOwner2)), 2u);
+  EXPECT_EQ(visible(TenantScope::None()), 0u);
+  EXPECT_EQ(visible(TenantScope::System()), 4u);
+
+  ScopedTenant owner1(TenantScope::User(kOwner1));
+  EXPECT_EQ(store->GetSession("s-2a").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(store->GetSession("s-1a").ok());
 }
 
 }  // namespace

@@ -229,15 +229,15 @@ absl::StatusOr<PlanUsage> ReadPlan(pqxx::transaction_base& tx,
   return usage;
 }
 
-// Fills usage->analyses_used: the analyses of its period counted against the
-// limit, at most `up_to` of them (a create only needs to know whether the
-// limit is reached, so its cost does not grow with the user's history).
-void CountUsed(pqxx::transaction_base& tx, int64_t up_to, PlanUsage* usage) {
-  usage->analyses_used =
-      tx.exec_prepared1("analyses_used", usage->user_id,
-                        absl::ToUnixMicros(usage->period_start),
-                        absl::ToUnixMicros(usage->period_end), up_to)[0]
-          .as<int>();
+// Runs a count of `usage`'s period (statement parameters: user, period
+// start and end in Unix microseconds, then `extra`).
+template <typename... Extra>
+int CountInPeriod(pqxx::transaction_base& tx, const char* statement,
+                  const PlanUsage& usage, Extra... extra) {
+  const pqxx::row row = tx.exec_prepared1(
+      statement, usage.user_id, absl::ToUnixMicros(usage.period_start),
+      absl::ToUnixMicros(usage.period_end), extra...);
+  return row[0].as<int>();
 }
 
 // An earlier CreateSession with the same (user, request_id), if it asked for
@@ -541,7 +541,10 @@ absl::StatusOr<CreatedSession> PgSessionStore::CreateSession(
               tx.commit();
               return out;
             }
-            CountUsed(tx, *plan->limit, &*plan);
+            // At most `limit` rows: a create only needs to know whether the
+            // limit is reached, so its cost does not grow with the history.
+            plan->analyses_used =
+                CountInPeriod(tx, "analyses_used", *plan, *plan->limit);
           }
           // Unlimited plans take no lock and count nothing: a repeated
           // request is found by the insert's conflict below.
@@ -599,20 +602,17 @@ absl::StatusOr<v1::Session> PgSessionStore::GetSession(
 
 absl::StatusOr<PlanUsage> PgSessionStore::GetPlanUsage(
     const std::string& user_id) {
-  return pool_->With("read plan usage",
-                     [&](pqxx::connection& conn) -> absl::StatusOr<PlanUsage> {
-                       pqxx::nontransaction tx(conn);
-                       auto usage = ReadPlan(tx, user_id);
-                       if (!usage.ok()) return usage;
-                       CountUsed(tx, std::numeric_limits<int>::max(), &*usage);
-                       usage->analyses_metered =
-                           tx.exec_prepared1(
-                                 "analyses_metered", user_id,
-                                 absl::ToUnixMicros(usage->period_start),
-                                 absl::ToUnixMicros(usage->period_end))[0]
-                               .as<int>();
-                       return usage;
-                     });
+  return pool_->With(
+      "read plan usage",
+      [&](pqxx::connection& conn) -> absl::StatusOr<PlanUsage> {
+        pqxx::nontransaction tx(conn);
+        auto usage = ReadPlan(tx, user_id);
+        if (!usage.ok()) return usage;
+        usage->analyses_used = CountInPeriod(tx, "analyses_used", *usage,
+                                             std::numeric_limits<int>::max());
+        usage->analyses_metered = CountInPeriod(tx, "analyses_metered", *usage);
+        return usage;
+      });
 }
 
 absl::StatusOr<SessionPage> PgSessionStore::ListSessions(
