@@ -61,7 +61,11 @@ class SessionRun final : public analysis::ProgressSink {
         last_flush_(absl::Now()),
         stage_start_(absl::Now()),
         deadline_(absl::Now() +
-                  options.MaxRunTime(claimed.session.session_type())) {}
+                  options.MaxRunTime(claimed.session.session_type())) {
+    // The claim numbered and published its event; it is persisted with this
+    // run's first write.
+    pending_.push_back(claimed.claim_event);
+  }
 
   bool Progress(int percent, std::string_view stage) override {
     if (!Pace(stage)) return false;
@@ -325,6 +329,8 @@ void JobRunner::Run(const store::ClaimedSession& claimed) {
     v1::FinancialHistory history;
     if (claimed.inline_history.has_value()) {
       history = *claimed.inline_history;
+    } else if (claimed.stored_history.has_value()) {
+      history = *claimed.stored_history;  // read by the claim
     } else {
       if (!run.Progress(1, "loading_history")) {
         return absl::CancelledError("cancelled");

@@ -69,7 +69,14 @@ struct ClaimedSession {
   v1::Session session;  // status RUNNING, attempt incremented
   int attempt = 0;      // fencing token for the writes that follow
   std::optional<v1::FinancialHistory> inline_history;
-  v1::SessionEvent claim_event;  // the RUNNING event the claim appended
+  // The business's stored periods, read by the claim (so the job does not
+  // read them back); absent with inline history or when the store does not
+  // read them (the job then loads them).
+  std::optional<v1::FinancialHistory> stored_history;
+  // The claim's RUNNING event (sequence = session.last_sequence), not yet
+  // in the events table: the job persists it with its first write, like
+  // its progress (see kMaxUnpersistedEvents).
+  v1::SessionEvent claim_event;
 };
 
 // Result of RequestCancel.
@@ -170,8 +177,8 @@ class SessionStore {
   // statement: fairly across users (every user's oldest first, round robin),
   // never taking a user past `per_user_cap` running sessions, and with FOR
   // UPDATE SKIP LOCKED, so claimers on any replica never take the same row.
-  // Each claim appends its RUNNING event (from the `running_event`
-  // template) and opens a session_attempts row.
+  // Each claim opens a session_attempts row and numbers its RUNNING event
+  // (from the `running_event` template; see ClaimedSession::claim_event).
   virtual absl::StatusOr<std::vector<ClaimedSession>> ClaimPending(
       const std::string& owner, int limit, int per_user_cap,
       absl::Duration lease, const v1::SessionEvent& running_event) = 0;

@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <pqxx/pqxx>
 #include <random>
@@ -11,11 +12,13 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "server/common/errors.h"
 #include "server/common/time_util.h"
 #include "server/store/event_notifications.h"
 #include "server/store/plan_rules.h"
 #include "server/store/session_names.h"
+#include "server/store/tenant_scope.h"
 
 namespace goodbuy::store::pg {
 namespace {
@@ -34,8 +37,28 @@ constexpr char kColumns[] =
 constexpr char kOpenAttempts[] =
     ", opened AS (INSERT INTO session_attempts (session_id, attempt, "
     "lease_owner) SELECT id, attempt, ";
+// With a session's stored financial history (as FinancialHistory JSON), so
+// its job need not read it back.
 constexpr char kFromClaimed[] =
-    "FROM claimed ON CONFLICT DO NOTHING) SELECT * FROM claimed";
+    "FROM claimed ON CONFLICT DO NOTHING) SELECT claimed.*, CASE WHEN "
+    "claimed.inline_history IS NULL THEN (SELECT json_build_object('periods', "
+    "coalesce(json_agg(json_build_object('month', to_char(p.month, "
+    "'YYYY-MM'), 'revenue', p.revenue::float8, 'costOfGoodsSold', "
+    "p.cost_of_goods_sold::float8, 'operatingExpenses', "
+    "p.operating_expenses::float8, 'ownerCompensation', "
+    "p.owner_compensation::float8, 'interestExpense', "
+    "p.interest_expense::float8, 'debtPrincipalPaid', "
+    "p.debt_principal_paid::float8, 'cash', p.cash::float8, 'totalDebt', "
+    "p.total_debt::float8, 'customers', p.customers, 'newCustomers', "
+    "p.new_customers, 'churnedCustomers', p.churned_customers, "
+    "'currentAssets', coalesce(p.current_assets, 0)::float8, "
+    "'currentLiabilities', coalesce(p.current_liabilities, 0)::float8, "
+    "'totalAssets', coalesce(p.total_assets, 0)::float8, "
+    "'retainedEarnings', coalesce(p.retained_earnings, 0)::float8, "
+    "'equity', coalesce(p.equity, 0)::float8, 'accountsReceivable', "
+    "coalesce(p.accounts_receivable, 0)::float8) ORDER BY p.month), "
+    "'[]'))::text FROM business_financial_periods p WHERE p.business_id = "
+    "claimed.business_id) END AS stored_history FROM claimed";
 
 // A claim's event follows the last one; a later attempt's skips the window
 // a previous worker may have published without writing (see
@@ -114,29 +137,51 @@ std::string EventKind(const v1::SessionEvent& event) {
   return "progress";
 }
 
-// Appends a batch of one session's events (ascending) in one statement,
-// which also notifies watchers on other replicas (at commit) unless
-// `notify` is false. Columns travel as delimited lists: base64 and the
-// fixed words have no commas; stages are joined with the unit separator and
-// prefixed with one character so an empty stage survives string_to_array.
+// A batch of one session's events (ascending) as the delimited lists the
+// statements of kEventRows read: base64 and the fixed words have no commas;
+// stages are joined with the unit separator and prefixed with one character
+// so an empty stage survives string_to_array.
+struct EventColumns {
+  explicit EventColumns(const std::vector<const v1::SessionEvent*>& events) {
+    for (const v1::SessionEvent* e : events) {
+      const bool first = sequences.empty();
+      absl::StrAppend(&sequences, first ? "" : ",", e->sequence());
+      absl::StrAppend(&kinds, first ? "" : ",", EventKind(*e));
+      absl::StrAppend(&statuses, first ? "" : ",",
+                      SessionStatusName(e->status()));
+      absl::StrAppend(&progress, first ? "" : ",", e->progress_percentage());
+      absl::StrAppend(&stages, first ? "" : "\x1f", "s", e->stage());
+      absl::StrAppend(&bytes, first ? "" : ",",
+                      absl::Base64Escape(e->SerializeAsString()));
+    }
+  }
+  std::string sequences, kinds, statuses, progress, stages, bytes;
+};
+
+// The INSERT of EventColumns into session_events for session $1, the lists
+// being parameters $first .. $first+5.
+std::string EventRowsInsert(int first) {
+  auto p = [first](int i) { return absl::StrCat("$", first + i); };
+  return absl::StrCat(
+      "INSERT INTO session_events (session_id, sequence, kind, status, "
+      "progress_percentage, stage, event, created_at) SELECT $1, t.seq, "
+      "t.kind, t.status, t.progress, substr(t.stage, 2), decode(t.ev, "
+      "'base64'), now() FROM unnest(string_to_array(",
+      p(0), ", ',')::bigint[], string_to_array(", p(1),
+      ", ','), string_to_array(", p(2), ", ','), string_to_array(", p(3),
+      ", ',')::int[], string_to_array(", p(4), ", chr(31)), string_to_array(",
+      p(5), ", ',')) AS t (seq, kind, status, progress, stage, ev)");
+}
+
+// Appends a batch of one session's events in one statement, which also
+// notifies watchers on other replicas (at commit) unless `notify` is false.
 void InsertEvents(pqxx::work& tx,
                   const std::vector<const v1::SessionEvent*>& events,
                   bool notify = true) {
   if (events.empty()) return;
-  std::string sequences, kinds, statuses, progress, stages, bytes;
-  for (const v1::SessionEvent* e : events) {
-    const bool first = sequences.empty();
-    absl::StrAppend(&sequences, first ? "" : ",", e->sequence());
-    absl::StrAppend(&kinds, first ? "" : ",", EventKind(*e));
-    absl::StrAppend(&statuses, first ? "" : ",",
-                    SessionStatusName(e->status()));
-    absl::StrAppend(&progress, first ? "" : ",", e->progress_percentage());
-    absl::StrAppend(&stages, first ? "" : "\x1f", "s", e->stage());
-    absl::StrAppend(&bytes, first ? "" : ",",
-                    absl::Base64Escape(e->SerializeAsString()));
-  }
-  tx.exec_prepared("insert_events", events.front()->session_id(), sequences,
-                   kinds, statuses, progress, stages, bytes, notify);
+  const EventColumns c(events);
+  tx.exec_prepared("insert_events", events.front()->session_id(), c.sequences,
+                   c.kinds, c.statuses, c.progress, c.stages, c.bytes, notify);
 }
 
 void InsertEvent(pqxx::work& tx, const v1::SessionEvent& event,
@@ -149,11 +194,12 @@ absl::Status StaleAttempt(const std::string& id) {
       "session ", id, " is no longer held by this worker (lease lost)"));
 }
 
-// The application's tables, written in the completing transaction.
-// A row the claim statement returned: the job's view of it, its RUNNING
-// event appended in the claim's transaction (the statement opened its
-// attempt row).
-ClaimedSession Claimed(pqxx::work& tx, const pqxx::row& row,
+// A row the claim statement returned: the job's view of it and its RUNNING
+// event. The event is not written here: like the job's progress, it is
+// published first and persisted with the job's first write (its sequence is
+// inside the unpersisted window a later attempt skips), so a claim is one
+// statement with no transaction around it.
+ClaimedSession Claimed(const pqxx::row& row,
                        const v1::SessionEvent& running_event) {
   ClaimedSession claimed;
   claimed.session = RowToSession(row);
@@ -161,48 +207,62 @@ ClaimedSession Claimed(pqxx::work& tx, const pqxx::row& row,
   v1::FinancialHistory history;
   if (FromJson(row["inline_history"], &history)) {
     claimed.inline_history = std::move(history);
+  } else if (FromJson(row["stored_history"], &history)) {
+    claimed.stored_history = std::move(history);
   }
   claimed.claim_event = running_event;
   claimed.claim_event.set_session_id(claimed.session.session_id());
   claimed.claim_event.set_sequence(claimed.session.last_sequence());
   claimed.claim_event.set_progress_percentage(
       claimed.session.progress_percentage());
-  InsertEvent(tx, claimed.claim_event);
   return claimed;
 }
 
-void WriteBack(pqxx::work& tx, const pqxx::row& session,
-               const Completion& completion) {
-  const std::string business_id = session["business_id"].c_str();
-  const std::string user_id = session["user_id"].c_str();
-  const v1::AnalysisResult& result = completion.result;
-  if (result.has_health()) {
-    const auto& h = result.health();
-    std::string trajectory = v1::Trajectory_Name(h.trajectory());
-    trajectory = trajectory.substr(std::string("TRAJECTORY_").size());
-    if (trajectory == "UNSPECIFIED") trajectory = "STABLE";
-    tx.exec_prepared("insert_health_metrics", business_id, h.overall_score(),
-                     h.growth_score(), h.operational_score(),
-                     h.financial_score(), h.sale_readiness_score(),
-                     h.confidence_level(), trajectory,
-                     absl::StrCat("{\"source\":\"ai_analysis_sessions\","
-                                  "\"session_id\":\"",
-                                  completion.session_id, "\"}"),
-                     ToJson(h));
-  } else if (result.has_forecast()) {
-    const auto& f = result.forecast();
-    int period = 0;
-    for (const auto& point : f.points()) {
-      tx.exec_prepared("insert_forecast_result", business_id, ++period,
-                       point.value(), point.lower_95(), point.upper_95(),
-                       result.confidence_score(), f.model_used().substr(0, 50));
+// A float8 literal with every digit (NaN and the infinities spelled as
+// PostgreSQL reads them).
+std::string Float8(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "Infinity" : "-Infinity";
+  return absl::StrFormat("%.17g", value);
+}
+
+// The write-back of a completion to the application's tables, as the
+// complete_session statement's parameters: a health_metrics row (JSON) or
+// the forecast_results rows (delimited lists); unused ones are NULL.
+struct WriteBackColumns {
+  explicit WriteBackColumns(const Completion& completion) {
+    const v1::AnalysisResult& result = completion.result;
+    if (result.has_health()) {
+      const auto& h = result.health();
+      std::string trajectory = v1::Trajectory_Name(h.trajectory());
+      trajectory = trajectory.substr(std::string("TRAJECTORY_").size());
+      if (trajectory == "UNSPECIFIED") trajectory = "STABLE";
+      health = absl::StrCat(
+          "{\"o\":", h.overall_score(), ",\"g\":", h.growth_score(),
+          ",\"op\":", h.operational_score(), ",\"f\":", h.financial_score(),
+          ",\"r\":", h.sale_readiness_score(), ",\"c\":", h.confidence_level(),
+          ",\"t\":\"", trajectory, "\",\"m\":", ToJson(h), "}");
+    } else if (result.has_forecast()) {
+      const auto& f = result.forecast();
+      std::string v, lo, hi;
+      for (const auto& point : f.points()) {
+        const char* sep = v.empty() ? "" : ",";
+        absl::StrAppend(&v, sep, Float8(point.value()));
+        absl::StrAppend(&lo, sep, Float8(point.lower_95()));
+        absl::StrAppend(&hi, sep, Float8(point.upper_95()));
+      }
+      if (!v.empty()) {
+        forecast_values = std::move(v);
+        forecast_lower = std::move(lo);
+        forecast_upper = std::move(hi);
+      }
+      model_used = f.model_used().substr(0, 50);
     }
   }
-  tx.exec_prepared("insert_usage", user_id,
-                   absl::StrCat("{\"session_id\":\"", completion.session_id,
-                                "\",\"session_type\":\"",
-                                session["session_type"].c_str(), "\"}"));
-}
+  std::optional<std::string> health, forecast_values, forecast_lower,
+      forecast_upper;
+  std::string model_used;
+};
 
 // The plan of one user and its period (see SessionStore::GetPlanUsage).
 absl::StatusOr<PlanUsage> ReadPlan(pqxx::transaction_base& tx,
@@ -243,7 +303,7 @@ int CountInPeriod(pqxx::transaction_base& tx, const char* statement,
 // An earlier CreateSession with the same (user, request_id), if it asked for
 // the same thing; ALREADY_EXISTS if it asked for something else.
 absl::StatusOr<std::optional<v1::Session>> EarlierRequest(
-    pqxx::work& tx, const NewSession& session) {
+    pqxx::transaction_base& tx, const NewSession& session) {
   if (session.request_id.empty()) return std::optional<v1::Session>();
   pqxx::result existing = tx.exec_prepared("session_by_request_id",
                                            session.user_id, session.request_id);
@@ -257,6 +317,66 @@ absl::StatusOr<std::optional<v1::Session>> EarlierRequest(
                      earlier.session_id(), ")"));
   }
   return std::optional<v1::Session>(std::move(earlier));
+}
+
+// A random (version 4) UUID: the id of a new session, chosen here so its
+// first event can be encoded before the row exists and both are written by
+// one statement.
+std::string NewSessionId() {
+  thread_local std::mt19937_64 random(std::random_device{}());
+  uint64_t hi = random(), lo = random();
+  hi = (hi & ~uint64_t{0xF000}) | uint64_t{0x4000};            // version 4
+  lo = (lo & ~(uint64_t{0xC} << 60)) | (uint64_t{0x8} << 60);  // variant 1
+  const std::string hex = absl::StrFormat("%016x%016x", hi, lo);
+  return absl::StrCat(hex.substr(0, 8), "-", hex.substr(8, 4), "-",
+                      hex.substr(12, 4), "-", hex.substr(16, 4), "-",
+                      hex.substr(20));
+}
+
+// Inserts the session with its first event; when an earlier request with
+// the same request_id won, returns that session (if it asked for the same
+// thing). One statement for scopes that see every row. A user's row-level
+// security check on the event cannot see a session inserted by the same
+// statement, so for a user it is two statements in `tx`, which must then be
+// a transaction.
+absl::StatusOr<CreatedSession> InsertSession(pqxx::transaction_base& tx,
+                                             const NewSession& session) {
+  const std::string history_json =
+      session.inline_history ? ToJson(*session.inline_history) : "";
+  v1::SessionEvent event = session.created_event;
+  event.set_session_id(NewSessionId());
+  const bool one_statement = CurrentTenantScope().SeesAll();
+  const EventColumns e({&event});
+  auto insert = [&](const char* statement, auto... event_columns) {
+    return tx.exec_prepared(
+        statement, event.session_id(), session.user_id, session.business_id,
+        std::string(SessionTypeName(session.session_type)),
+        NullIfEmpty(session.request_id), ToJson(session.options),
+        session.inline_history ? "inline" : "stored", NullIfEmpty(history_json),
+        event_columns...);
+  };
+  pqxx::result r =
+      one_statement ? insert("insert_session_with_event", e.sequences, e.kinds,
+                             e.statuses, e.progress, e.stages, e.bytes)
+                    : insert("insert_session");
+  // No NOTIFY: nobody can be watching a session before it exists.
+  if (!one_statement && !r.empty()) {
+    tx.exec_prepared("insert_events", event.session_id(), e.sequences, e.kinds,
+                     e.statuses, e.progress, e.stages, e.bytes, false);
+  }
+  CreatedSession out;
+  if (r.empty()) {
+    auto earlier = EarlierRequest(tx, session);
+    if (!earlier.ok()) return earlier.status();
+    if (!earlier->has_value()) {
+      return absl::AbortedError("create session: concurrent conflict");
+    }
+    out.session = std::move(**earlier);
+    return out;
+  }
+  out.session = RowToSession(r[0]);
+  out.inserted = true;
+  return out;
 }
 
 }  // namespace
@@ -305,20 +425,22 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
                               "usage_metrics WHERE user_id = $1::varchar AND "
                               "metric_type = 'ai_analysis' AND ",
                               kPeriod));
-  pool_->Prepare(
-      "insert_session",
-      absl::StrCat(
-          "INSERT INTO ai_analysis_sessions (user_id, business_id, "
-          "session_type, "
-          "status, progress_percentage, request_id, options, stage, "
-          "last_sequence, "
-          "history_source, inline_history, created_at, updated_at) "
-          "VALUES ($1, $2, $3, 'pending', 0, $4, $5::jsonb, 'queued', 1, $6, "
-          "$7::jsonb, now(), now()) "
-          "ON CONFLICT (user_id, request_id) WHERE request_id IS NOT NULL DO "
-          "NOTHING "
-          "RETURNING ",
-          kColumns));
+  // The session, or nothing when the request_id was used; with its first
+  // event (no NOTIFY: nobody can be watching a session before it exists).
+  const std::string insert_session = absl::StrCat(
+      "INSERT INTO ai_analysis_sessions (id, user_id, business_id, "
+      "session_type, status, progress_percentage, request_id, options, stage, "
+      "last_sequence, history_source, inline_history, created_at, "
+      "updated_at) VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6::jsonb, "
+      "'queued', 1, $7, $8::jsonb, now(), now()) ON CONFLICT (user_id, "
+      "request_id) WHERE request_id IS NOT NULL DO NOTHING RETURNING ",
+      kColumns);
+  pool_->Prepare("insert_session", insert_session);
+  pool_->Prepare("insert_session_with_event",
+                 absl::StrCat("WITH s AS (", insert_session, "), e AS (",
+                              EventRowsInsert(9),
+                              " WHERE EXISTS (SELECT 1 FROM s)) SELECT * FROM "
+                              "s"));
   pool_->Prepare(
       "session_by_request_id",
       absl::StrCat("SELECT ", kColumns,
@@ -345,17 +467,10 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
           "ORDER BY created_at DESC, id DESC LIMIT $8"));
   pool_->Prepare(
       "insert_events",
-      absl::StrCat(
-          "WITH inserted AS (INSERT INTO session_events (session_id, "
-          "sequence, kind, status, progress_percentage, stage, event, "
-          "created_at) SELECT $1, t.seq, t.kind, t.status, t.progress, "
-          "substr(t.stage, 2), decode(t.ev, 'base64'), now() FROM unnest("
-          "string_to_array($2, ',')::bigint[], string_to_array($3, ','), "
-          "string_to_array($4, ','), string_to_array($5, ',')::int[], "
-          "string_to_array($6, chr(31)), string_to_array($7, ',')) AS t (seq, "
-          "kind, status, progress, stage, ev) RETURNING 1) SELECT pg_notify('",
-          kSessionEventsChannel,
-          "', $1) FROM (SELECT count(*) FROM inserted) AS n WHERE $8::bool"));
+      absl::StrCat("WITH inserted AS (", EventRowsInsert(2),
+                   " RETURNING 1) SELECT pg_notify('", kSessionEventsChannel,
+                   "', $1) FROM (SELECT count(*) FROM inserted) AS n WHERE "
+                   "$8::bool"));
   pool_->Prepare(
       "prune_events",
       "DELETE FROM session_events WHERE ctid IN (SELECT e.ctid FROM "
@@ -468,19 +583,54 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
       "greatest(last_sequence, $5), streaming_data = coalesce($6::json, "
       "streaming_data), updated_at = now() WHERE id = $1 AND attempt = $2 AND "
       "status = 'running' RETURNING cancel_requested");
+  // The whole completion in one statement: the terminal row, the attempt's
+  // close, the events, the write-back (health_metrics or forecast_results),
+  // usage_metrics and the NOTIFY. Everything after `done` depends on it, so
+  // a stale attempt (no `done` row) writes nothing at all.
   pool_->Prepare(
       "complete_session",
-      // The attempt row is closed in the same statement.
-      "WITH done AS (UPDATE ai_analysis_sessions SET status = 'completed', "
-      "progress_percentage = 100, stage = 'completed', results = $3::json, "
-      "confidence_score = $4, processing_time_ms = $5, completed_at = now(), "
-      "updated_at = now(), last_sequence = $6, streaming_data = $7::json, "
-      "lease_owner = NULL, lease_expires_at = NULL WHERE id = $1 AND "
-      "attempt = $2 AND status = 'running' RETURNING user_id, business_id, "
-      "session_type), closed AS (UPDATE session_attempts SET ended_at = "
-      "clock_timestamp(), outcome = 'completed' WHERE session_id = $1 AND "
-      "attempt = $2 AND ended_at IS NULL AND EXISTS (SELECT 1 FROM done)) "
-      "SELECT user_id, business_id, session_type FROM done");
+      absl::StrCat(
+          "WITH done AS (UPDATE ai_analysis_sessions SET status = "
+          "'completed', progress_percentage = 100, stage = 'completed', "
+          "results = $3::json, confidence_score = $4, processing_time_ms = "
+          "$5, completed_at = now(), updated_at = now(), last_sequence = $6, "
+          "streaming_data = $7::json, lease_owner = NULL, lease_expires_at = "
+          "NULL WHERE id = $1 AND attempt = $2 AND status = 'running' "
+          "RETURNING user_id, business_id, session_type), "
+          "closed AS (UPDATE session_attempts SET ended_at = "
+          "clock_timestamp(), outcome = 'completed' WHERE session_id = $1 AND "
+          "attempt = $2 AND ended_at IS NULL AND EXISTS (SELECT 1 FROM "
+          "done)), events AS (",
+          EventRowsInsert(8),
+          " WHERE EXISTS (SELECT 1 FROM done)), "
+          "health AS (INSERT INTO health_metrics (id, business_id, "
+          "overall_score, growth_score, operational_score, financial_score, "
+          "sale_readiness_score, confidence_level, trajectory, calculated_at, "
+          "data_sources, calculation_metadata, created_at, updated_at) SELECT "
+          "gen_random_uuid()::text, done.business_id, h.o, h.g, h.op, h.f, "
+          "h.r, h.c, h.t::\"HealthTrajectory\", now(), "
+          "jsonb_build_object('source', 'ai_analysis_sessions', "
+          "'session_id', $1::text), h.m::jsonb, now(), now() FROM done, "
+          "json_to_record($14::json) AS h (o int, g int, op int, f int, r "
+          "int, c int, t text, m json) WHERE $14 IS NOT NULL), "
+          "forecast AS (INSERT INTO forecast_results (id, business_id, "
+          "forecast_type, forecast_period, predicted_value, "
+          "confidence_interval_lower, confidence_interval_upper, "
+          "confidence_score, model_used, created_at, updated_at) SELECT "
+          "gen_random_uuid()::text, done.business_id, 'REVENUE', f.n, "
+          "round(f.v::numeric, 2), round(f.lo::numeric, 2), "
+          "round(f.hi::numeric, 2), $4, $18, now(), now() FROM done, unnest("
+          "string_to_array($15, ',')::float8[], string_to_array($16, "
+          "',')::float8[], string_to_array($17, ',')::float8[]) WITH "
+          "ORDINALITY AS f (v, lo, hi, n) WHERE $15 IS NOT NULL), "
+          "usage AS (INSERT INTO usage_metrics (user_id, subscription_id, "
+          "metric_type, count, metadata, created_at, date) SELECT "
+          "done.user_id, (SELECT id FROM user_subscriptions WHERE user_id = "
+          "done.user_id AND status = 'active' ORDER BY created_at DESC LIMIT "
+          "1), 'ai_analysis', 1, json_build_object('session_id', $1::text, "
+          "'session_type', done.session_type), now(), CURRENT_DATE FROM done) "
+          "SELECT pg_notify('",
+          kSessionEventsChannel, "', $1) FROM done"));
   pool_->Prepare(
       "finish_session",
       // The attempt row (if the session was ever claimed) is closed in the
@@ -493,30 +643,6 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
       "(UPDATE session_attempts SET ended_at = clock_timestamp(), outcome = "
       "$3 WHERE session_id = $1 AND attempt = $2 AND ended_at IS NULL AND "
       "EXISTS (SELECT 1 FROM done)) SELECT id FROM done");
-  pool_->Prepare(
-      "insert_health_metrics",
-      "INSERT INTO health_metrics (id, business_id, overall_score, "
-      "growth_score, operational_score, financial_score, sale_readiness_score, "
-      "confidence_level, trajectory, calculated_at, data_sources, "
-      "calculation_metadata, created_at, updated_at) VALUES "
-      "(gen_random_uuid()::text, $1, $2, $3, $4, $5, $6, $7, $8, now(), "
-      "$9::jsonb, $10::jsonb, now(), now())");
-  pool_->Prepare(
-      "insert_forecast_result",
-      "INSERT INTO forecast_results (id, business_id, forecast_type, "
-      "forecast_period, predicted_value, confidence_interval_lower, "
-      "confidence_interval_upper, confidence_score, model_used, created_at, "
-      "updated_at) VALUES (gen_random_uuid()::text, $1, 'REVENUE', $2, "
-      "round($3::numeric, 2), round($4::numeric, 2), round($5::numeric, 2), "
-      "$6, $7, now(), now())");
-  pool_->Prepare(
-      "insert_usage",
-      "INSERT INTO usage_metrics (user_id, subscription_id, metric_type, "
-      "count, metadata, created_at, date) VALUES ($1::varchar, (SELECT id "
-      "FROM user_subscriptions WHERE user_id = $1::varchar AND status = "
-      "'active' ORDER BY "
-      "created_at DESC LIMIT 1), 'ai_analysis', 1, $2::json, now(), "
-      "CURRENT_DATE)");
 }
 
 absl::StatusOr<CreatedSession> PgSessionStore::CreateSession(
@@ -524,62 +650,57 @@ absl::StatusOr<CreatedSession> PgSessionStore::CreateSession(
   return pool_->With(
       "create session",
       [&](pqxx::connection& conn) -> absl::StatusOr<CreatedSession> {
-        pqxx::work tx(conn);
-        CreatedSession out;
-        if (session.enforce_plan) {
-          auto plan = ReadPlan(tx, session.user_id);
-          if (!plan.ok()) return plan.status();
-          if (plan->limit.has_value()) {
-            // Counted: creates for this user wait for each other here, so a
-            // request repeated at the limit still finds its session and two
-            // racing for the last analysis cannot both win.
-            tx.exec_prepared("usage_lock", session.user_id);
-            auto earlier = EarlierRequest(tx, session);
-            if (!earlier.ok()) return earlier.status();
-            if (earlier->has_value()) {
-              out.session = std::move(**earlier);
-              tx.commit();
-              return out;
-            }
-            // At most `limit` rows: a create only needs to know whether the
-            // limit is reached, so its cost does not grow with the history.
-            plan->analyses_used =
-                CountInPeriod(tx, "analyses_used", *plan, *plan->limit);
+        // Not counted: one statement where the scope allows it.
+        auto insert = [&]() -> absl::StatusOr<CreatedSession> {
+          if (CurrentTenantScope().SeesAll()) {
+            pqxx::nontransaction tx(conn);
+            return InsertSession(tx, session);
           }
-          // Unlimited plans take no lock and count nothing: a repeated
-          // request is found by the insert's conflict below.
+          pqxx::work tx(conn);
+          auto out = InsertSession(tx, session);
+          if (out.ok()) tx.commit();
+          return out;
+        };
+        if (!session.enforce_plan) return insert();
+        absl::StatusOr<PlanUsage> plan;
+        {
+          pqxx::nontransaction read(conn);
+          plan = ReadPlan(read, session.user_id);
+        }
+        if (!plan.ok()) return plan.status();
+        if (!plan->limit.has_value()) {
+          // Unlimited plans take no lock and count nothing: the plan read
+          // and the insert; a repeated request is found by the insert's
+          // conflict.
           if (auto status = CheckPlanAllows(*plan, session.session_type);
               !status.ok()) {
             return status;
           }
+          return insert();
         }
-        const std::string history_json =
-            session.inline_history ? ToJson(*session.inline_history) : "";
-        pqxx::result r = tx.exec_prepared(
-            "insert_session", session.user_id, session.business_id,
-            std::string(SessionTypeName(session.session_type)),
-            NullIfEmpty(session.request_id), ToJson(session.options),
-            session.inline_history ? "inline" : "stored",
-            NullIfEmpty(history_json));
-        if (r.empty()) {
-          // An earlier request with this request_id won: return its row if
-          // it asked for the same thing.
-          auto earlier = EarlierRequest(tx, session);
-          if (!earlier.ok()) return earlier.status();
-          if (!earlier->has_value()) {
-            return absl::AbortedError("create session: concurrent conflict");
-          }
+        // Counted: creates for this user wait for each other here, so a
+        // request repeated at the limit still finds its session and two
+        // racing for the last analysis cannot both win.
+        pqxx::work tx(conn);
+        tx.exec_prepared("usage_lock", session.user_id);
+        auto earlier = EarlierRequest(tx, session);
+        if (!earlier.ok()) return earlier.status();
+        if (earlier->has_value()) {
+          CreatedSession out;
           out.session = std::move(**earlier);
           tx.commit();
           return out;
         }
-        out.session = RowToSession(r[0]);
-        out.inserted = true;
-        v1::SessionEvent event = session.created_event;
-        event.set_session_id(out.session.session_id());
-        // No NOTIFY: nobody can be watching a session before it exists.
-        InsertEvent(tx, event, /*notify=*/false);
-        tx.commit();
+        // At most `limit` rows: a create only needs to know whether the
+        // limit is reached, so its cost does not grow with the history.
+        plan->analyses_used =
+            CountInPeriod(tx, "analyses_used", *plan, *plan->limit);
+        if (auto status = CheckPlanAllows(*plan, session.session_type);
+            !status.ok()) {
+          return status;
+        }
+        auto out = InsertSession(tx, session);
+        if (out.ok()) tx.commit();
         return out;
       });
 }
@@ -650,16 +771,15 @@ absl::StatusOr<ClaimedSession> PgSessionStore::ClaimSession(
   return pool_->With(
       "claim session",
       [&](pqxx::connection& conn) -> absl::StatusOr<ClaimedSession> {
-        pqxx::work tx(conn);
+        // One statement (it opens the attempt row too): no BEGIN/COMMIT.
+        pqxx::nontransaction tx(conn);
         pqxx::result r = tx.exec_prepared("claim_session", session_id, owner,
                                           absl::ToInt64Milliseconds(lease));
         if (r.empty()) {
           return absl::NotFoundError(
               absl::StrCat("session '", session_id, "' is not pending"));
         }
-        ClaimedSession claimed = Claimed(tx, r[0], running_event);
-        tx.commit();
-        return claimed;
+        return Claimed(r[0], running_event);
       });
 }
 
@@ -669,14 +789,13 @@ absl::StatusOr<std::vector<ClaimedSession>> PgSessionStore::ClaimPending(
   return pool_->With("claim pending sessions",
                      [&](pqxx::connection& conn)
                          -> absl::StatusOr<std::vector<ClaimedSession>> {
-                       pqxx::work tx(conn);
+                       pqxx::nontransaction tx(conn);
                        std::vector<ClaimedSession> claimed;
                        for (const auto& row : tx.exec_prepared(
                                 "claim_pending", owner, limit, per_user_cap,
                                 absl::ToInt64Milliseconds(lease))) {
-                         claimed.push_back(Claimed(tx, row, running_event));
+                         claimed.push_back(Claimed(row, running_event));
                        }
-                       tx.commit();
                        return claimed;
                      });
 }
@@ -846,22 +965,24 @@ absl::StatusOr<bool> PgSessionStore::RecordProgress(
 }
 
 absl::Status PgSessionStore::CompleteSession(const Completion& completion) {
+  std::vector<const v1::SessionEvent*> events;
+  for (const auto& event : completion.events) events.push_back(&event);
+  events.push_back(&completion.final_event);
+  const EventColumns e(events);
+  const WriteBackColumns w(completion);
   return pool_->With("complete session", [&](pqxx::connection& conn) {
-    pqxx::work tx(conn);
+    // One statement: atomic without BEGIN/COMMIT round trips.
+    pqxx::nontransaction tx(conn);
     pqxx::result r = tx.exec_prepared(
         "complete_session", completion.session_id, completion.attempt,
         ToJson(completion.result), completion.result.confidence_score(),
         completion.processing_time_ms, completion.final_event.sequence(),
-        completion.streaming_data_json.empty()
-            ? std::string("[]")
-            : completion.streaming_data_json);
+        completion.streaming_data_json.empty() ? std::string("[]")
+                                               : completion.streaming_data_json,
+        e.sequences, e.kinds, e.statuses, e.progress, e.stages, e.bytes,
+        w.health, w.forecast_values, w.forecast_lower, w.forecast_upper,
+        w.model_used);
     if (r.empty()) return StaleAttempt(completion.session_id);
-    std::vector<const v1::SessionEvent*> events;
-    for (const auto& event : completion.events) events.push_back(&event);
-    events.push_back(&completion.final_event);
-    InsertEvents(tx, events);
-    WriteBack(tx, r[0], completion);
-    tx.commit();
     return absl::OkStatus();
   });
 }
