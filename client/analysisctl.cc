@@ -74,6 +74,9 @@ ABSL_FLAG(int64_t, after, 0, "Watch only events after this sequence");
 ABSL_FLAG(std::string, reason, "", "Why the session is cancelled");
 ABSL_FLAG(int32_t, sessions, 100, "bench: sessions to run to a terminal event");
 ABSL_FLAG(int32_t, concurrency, 10, "bench: sessions in flight at once");
+ABSL_FLAG(double, rate, 0,
+          "bench: steady-rate mode, start this many sessions per second "
+          "however many are in flight (0: keep --concurrency in flight)");
 ABSL_FLAG(int32_t, watchers, 1, "bench: WatchSession streams per session");
 ABSL_FLAG(int32_t, channels, 0,
           "bench: gRPC channels (TCP connections) for the streams; 0: one "
@@ -136,12 +139,14 @@ commands:
   usage   [--user=ID]
           your plan, billing period, analyses used and limit (--user: a
           service or admin token reading another user's)
-  bench   [--sessions=100] [--concurrency=10] [--watchers=1] [--type=health]
-          [--business=biz_demo_cafe] [--user=ID] [--channels=N]
+  bench   [--sessions=100] [--concurrency=10 | --rate=N] [--watchers=1]
+          [--type=health] [--business=biz_demo_cafe] [--user=ID] [--channels=N]
           [--server_pid=PID] [--sweep=10,100,500,1000] [--csv=FILE]
           [--vs_pgbench [--database_url=URL]]
           load a running server: keep --concurrency sessions in flight until
-          --sessions have finished, each followed by --watchers streams;
+          --sessions have finished (--rate: start N sessions per second
+          instead, so latency is measured without bursts), each followed
+          by --watchers streams;
           reports sessions/s, event delivery latency (p50/p99/max of live
           events), whether every stream saw every event, and the server's
           peak RSS. --sweep runs once per stream count (concurrency =
@@ -218,9 +223,10 @@ absl::StatusOr<std::set<std::string>> CommandFlags(const std::string& command) {
   if (command == "usage") return std::set<std::string>{"user"};
   if (command == "bench") {
     return std::set<std::string>{
-        "sessions",   "concurrency", "watchers",     "type",  "business",
-        "user",       "channels",    "idle_streams", "hold",  "idle_sessions",
-        "server_pid", "vs_pgbench",  "database_url", "sweep", "csv"};
+        "sessions",     "concurrency",   "watchers",   "type",
+        "business",     "user",          "channels",   "idle_streams",
+        "hold",         "idle_sessions", "server_pid", "vs_pgbench",
+        "database_url", "sweep",         "csv",        "rate"};
   }
   return absl::InvalidArgumentError(
       absl::StrCat("unknown command \"", command, "\""));
@@ -561,8 +567,8 @@ int Usage(AnalysisClient& client) {
 // --idle_streams.
 absl::Status CheckBenchModeFlags(const Args& args, bool idle) {
   static const auto* lifecycle_only = new std::set<std::string>{
-      "sessions", "concurrency", "watchers",     "type",  "business",
-      "user",     "vs_pgbench",  "database_url", "sweep", "csv"};
+      "sessions",   "concurrency",  "watchers", "type", "business", "user",
+      "vs_pgbench", "database_url", "sweep",    "csv",  "rate"};
   static const auto* idle_only =
       new std::set<std::string>{"hold", "idle_sessions"};
   for (const std::string& flag : args.flags_set) {
@@ -612,6 +618,11 @@ absl::StatusOr<cli::BenchOptions> BenchOptionsFromFlags(
   options.user_id = absl::GetFlag(FLAGS_user);
   options.sessions = absl::GetFlag(FLAGS_sessions);
   options.concurrency = absl::GetFlag(FLAGS_concurrency);
+  options.rate = absl::GetFlag(FLAGS_rate);
+  if (!(options.rate >= 0 && options.rate <= 100000)) {
+    return absl::InvalidArgumentError(
+        "--rate must be between 0 and 100000 sessions per second");
+  }
   options.watchers = absl::GetFlag(FLAGS_watchers);
   options.channels = absl::GetFlag(FLAGS_channels);
   options.idle_streams = absl::GetFlag(FLAGS_idle_streams);

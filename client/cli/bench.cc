@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -238,6 +239,9 @@ class Run {
     for (const auto& stub : stubs_) stub_ptrs_.push_back(stub.get());
     last_progress_ns_ = absl::ToUnixNanos(absl::Now());
   }
+  ~Run() {
+    if (pacer_.joinable()) pacer_.join();
+  }
 
   const std::string& run_tag() const { return run_tag_; }
 
@@ -246,6 +250,21 @@ class Run {
     {
       absl::MutexLock lock(&mu_);
       first_create_ = absl::Now();
+    }
+    if (Paced()) {
+      // Steady rate: session i starts at i / rate seconds, on its own
+      // thread, whatever the others are doing.
+      pacer_ = std::thread([this] {
+        const absl::Time start = absl::Now();
+        const absl::Duration every = absl::Seconds(1.0 / options_.rate);
+        for (int i = 0;; ++i) {
+          absl::SleepFor(start + i * every - absl::Now());
+          SessionRun* next = ReserveLaunch();
+          if (next == nullptr) return;
+          LaunchReserved(next);
+        }
+      });
+      return;
     }
     const int first = std::min(options_.concurrency, planned_);
     for (int i = 0; i < first; ++i) LaunchReserved(ReserveLaunch());
@@ -413,7 +432,7 @@ class Run {
       if (status == v1::SESSION_STATUS_CANCELLED) ++cancelled_;
       if (mode_ == Mode::kLifecycle && !session->slot_released) {
         session->slot_released = true;
-        next = ReserveLaunchLocked();
+        if (!Paced()) next = ReserveLaunchLocked();
       }
     }
     if (next != nullptr) LaunchReserved(next);
@@ -452,7 +471,7 @@ class Run {
         // frees its slot here instead.
         if (!session->slot_released) {
           session->slot_released = true;
-          next = ReserveLaunchLocked();
+          if (!Paced()) next = ReserveLaunchLocked();
         }
         ++sessions_done_;
       }
@@ -530,6 +549,10 @@ class Run {
     last_progress_ns_.store(absl::ToUnixNanos(absl::Now()),
                             std::memory_order_relaxed);
   }
+
+  // Steady-rate mode: sessions start on the pacer's clock, not when others
+  // finish.
+  bool Paced() const { return mode_ == Mode::kLifecycle && options_.rate > 0; }
 
   SessionRun* ReserveLaunch() {
     absl::MutexLock lock(&mu_);
@@ -639,6 +662,9 @@ class Run {
   std::atomic<int64_t> events_{0};
   std::atomic<int64_t> heartbeats_{0};
   std::atomic<int64_t> last_progress_ns_{0};
+
+  // Starts the sessions in steady-rate mode.
+  std::thread pacer_;
 
   mutable absl::Mutex mu_;
   std::vector<std::unique_ptr<SessionRun>> sessions_ ABSL_GUARDED_BY(mu_);
@@ -927,6 +953,7 @@ absl::StatusOr<LifecycleReport> RunLifecycleBench(const BenchOptions& options) {
   report.business_id = options.business_id;
   report.sessions_planned = options.sessions;
   report.concurrency = options.concurrency;
+  report.rate = options.rate;
   report.watchers = options.watchers;
   report.channels =
       options.channels > 0
@@ -983,12 +1010,23 @@ absl::StatusOr<IdleReport> RunIdleBench(const BenchOptions& options) {
 
 std::string RenderLifecycleReport(const LifecycleReport& report) {
   std::string text = absl::StrFormat(
-      "bench:       %d %s sessions of %s against %s\n"
-      "             concurrency %d x %d watcher(s) = %d streams on %d "
-      "channel(s); request ids bench-%s-N\n",
-      report.sessions_planned, report.session_type, report.business_id,
-      report.target, report.concurrency, report.watchers,
-      report.streams_in_flight(), report.channels, report.run_tag);
+      "bench:       %d %s sessions of %s against %s\n", report.sessions_planned,
+      report.session_type, report.business_id, report.target);
+  if (report.rate > 0) {
+    absl::StrAppendFormat(&text,
+                          "             steady rate %.1f sessions/s x %d "
+                          "watcher(s) on %d channel(s); request ids "
+                          "bench-%s-N\n",
+                          report.rate, report.watchers, report.channels,
+                          report.run_tag);
+  } else {
+    absl::StrAppendFormat(
+        &text,
+        "             concurrency %d x %d watcher(s) = %d streams on %d "
+        "channel(s); request ids bench-%s-N\n",
+        report.concurrency, report.watchers, report.streams_in_flight(),
+        report.channels, report.run_tag);
+  }
   absl::StrAppendFormat(
       &text,
       "lifecycle:   %d/%d sessions created -> terminal in %.3f s = %.1f "

@@ -4,14 +4,15 @@
 //
 // RunLifecycleBench() keeps `concurrency` sessions in flight until
 // `sessions` have reached a terminal event (a new CreateSession as soon as
-// one does), with `watchers` WatchSession streams per session opened after
-// CreateSession returns, and measures sessions/s, the delivery latency of
-// live events (client receive time minus the event's event_time, both on
-// this machine's clock) and whether every stream saw every event.
-// RunIdleBench() parks `idle_streams` streams on `idle_sessions` pending
-// sessions (a server started with --workers=0 never runs them), holds them,
-// then cancels the sessions and checks that each stream got its CANCELLED
-// event. Both sample the server's RSS from /proc (proc_stats.h).
+// one does; or, in steady-rate mode, one every 1/rate seconds), with `watchers`
+// WatchSession streams per session opened after CreateSession returns, and
+// measures sessions/s, the delivery latency of live events (client receive time
+// minus the event's event_time, both on this machine's clock) and whether every
+// stream saw every event. RunIdleBench() parks `idle_streams` streams on
+// `idle_sessions` pending sessions (a server started with --workers=0 never
+// runs them), holds them, then cancels the sessions and checks that each stream
+// got its CANCELLED event. Both sample the server's RSS from /proc
+// (proc_stats.h).
 //
 // Threads: the Run* functions block the caller until the run is over; the
 // reactors run on gRPC's callback threads and the RSS sampler on its own.
@@ -54,6 +55,10 @@ struct BenchOptions {
   int sessions = 100;
   int concurrency = 10;
   int watchers = 1;
+  // Steady-rate mode when > 0: start this many sessions per second, evenly
+  // spaced, however many are in flight (concurrency then only sizes the
+  // channels), so delivery latency is measured apart from create bursts.
+  double rate = 0;
 
   // Idle mode (idle_streams > 0).
   int idle_streams = 0;
@@ -130,6 +135,7 @@ struct LifecycleReport {
   std::string run_tag;  // request ids are "bench-RUNTAG-N"
   int sessions_planned = 0;
   int concurrency = 0;
+  double rate = 0;  // steady-rate mode: sessions started per second
   int watchers = 0;
   int channels = 0;
 
