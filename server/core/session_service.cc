@@ -1,6 +1,7 @@
 #include "server/core/session_service.h"
 
 #include <algorithm>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -15,6 +16,9 @@
 
 namespace goodbuy::core {
 namespace {
+
+// Creates written by one group commit at most.
+constexpr size_t kMaxCreateBatch = 64;
 
 absl::Status Overloaded() {
   return absl::UnavailableError(
@@ -70,7 +74,18 @@ SessionService::SessionService(ServiceOptions options,
           [this](std::function<void()> task) {
             return OnDb(store::TenantScope::System(), std::move(task));
           },
-          &timer_) {}
+          &timer_),
+      creates_(
+          kMaxCreateBatch,
+          [this](std::function<void()> task) {
+            return !stopping_.load() && db_pool_->Post(std::move(task));
+          },
+          [this](std::vector<PendingCreate> batch) {
+            CreateBatch(std::move(batch));
+          },
+          [](std::vector<PendingCreate> batch) {
+            for (auto& create : batch) create.done(Overloaded());
+          }) {}
 
 SessionService::~SessionService() { Shutdown(absl::ZeroDuration()); }
 
@@ -158,36 +173,110 @@ void SessionService::Create(const Caller& caller,
     done(status);
     return;
   }
-  auto posted = OnDb(
-      store::TenantScope::For(caller), [this, caller, request, done, call] {
-        bool inserted = false;
-        absl::StatusOr<v1::Session> session;
-        {
-          store::ScopedRequestDeadline deadline(call.deadline);
-          session = CreateOnDb(caller, request, &inserted);
-        }
-        done(std::move(session));
-        if (inserted) {
-          store::ScopedTenant system(store::TenantScope::System());
-          ClaimBatch();
-        }
-      });
-  if (!posted) done(Overloaded());
+  PendingCreate create{caller, request, std::move(done), call.deadline};
+  if (caller.SeesAllTenants()) {
+    creates_.Push(std::move(create));
+    return;
+  }
+  auto alone = std::make_shared<PendingCreate>(std::move(create));
+  if (!OnDb(store::TenantScope::For(caller),
+            [this, alone] { CreateBatch({std::move(*alone)}); })) {
+    alone->done(Overloaded());
+  }
 }
 
-absl::StatusOr<v1::Session> SessionService::CreateOnDb(
+void SessionService::CreateBatch(std::vector<PendingCreate> batch) {
+  // Callers that see every tenant share a scope's rows (see
+  // TenantScope::SeesSameRowsAs); a user's batch is theirs alone.
+  store::ScopedTenant tenant(store::TenantScope::For(batch.front().caller));
+  // The latest deadline: one call's short deadline must not cancel its
+  // neighbours' statements (a call past its deadline has its answer).
+  absl::Time deadline = absl::InfinitePast();
+  for (const auto& create : batch)
+    deadline = std::max(deadline, create.deadline);
+  bool inserted = false;
+  std::vector<absl::StatusOr<v1::Session>> sessions;
+  {
+    store::ScopedRequestDeadline scoped(deadline);
+    sessions = CreateOnDb(batch, &inserted);
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i].done(std::move(sessions[i]));
+  }
+  if (inserted) {
+    store::ScopedTenant system(store::TenantScope::System());
+    ClaimBatch();
+  }
+}
+
+std::vector<absl::StatusOr<v1::Session>> SessionService::CreateOnDb(
+    const std::vector<PendingCreate>& batch, bool* inserted) {
+  std::vector<std::string> ids;
+  for (const auto& create : batch) {
+    if (std::find(ids.begin(), ids.end(), create.request.business_id()) ==
+        ids.end()) {
+      ids.push_back(create.request.business_id());
+    }
+  }
+  auto businesses = businesses_->GetBusinesses(ids);
+  if (!businesses.ok()) {
+    return std::vector<absl::StatusOr<v1::Session>>(batch.size(),
+                                                    businesses.status());
+  }
+  auto find_business =
+      [&](const std::string& id) -> const store::BusinessInfo* {
+    for (const auto& business : *businesses) {
+      if (business.id == id) return &business;
+    }
+    return nullptr;
+  };
+
+  std::vector<absl::StatusOr<v1::Session>> out(
+      batch.size(), absl::InternalError("create session: not attempted"));
+  std::vector<store::NewSession> writes;
+  std::vector<size_t> written;  // index in `batch` of each write
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto session = NewSessionFor(batch[i].caller, batch[i].request,
+                                 find_business(batch[i].request.business_id()));
+    if (!session.ok()) {
+      out[i] = session.status();
+      continue;
+    }
+    writes.push_back(*std::move(session));
+    written.push_back(i);
+  }
+  auto created = sessions_->CreateSessions(writes);
+  for (size_t k = 0; k < written.size(); ++k) {
+    auto& result = created[k];
+    if (!result.ok()) {
+      out[written[k]] = result.status();
+      continue;
+    }
+    if (result->inserted) {
+      *inserted = true;
+      // Its whole history is the event just written: the channel opens
+      // here without reading it back, for watchers that follow the answer
+      // and for the claim a moment later.
+      v1::SessionEvent event = writes[k].created_event;
+      event.set_session_id(result->session.session_id());
+      broker_.Open(event.session_id(), {event},
+                   find_business(writes[k].business_id)->owner_id);
+    }
+    out[written[k]] = std::move(result->session);
+  }
+  return out;
+}
+
+absl::StatusOr<store::NewSession> SessionService::NewSessionFor(
     const Caller& caller, const v1::CreateSessionRequest& request,
-    bool* inserted) {
-  auto business = businesses_->GetBusiness(request.business_id());
+    const store::BusinessInfo* business) {
   // Another tenant's business is answered exactly like a missing one.
-  if (business.status().code() == absl::StatusCode::kNotFound ||
-      (business.ok() && caller.IsUser() &&
-       business->owner_id != caller.subject)) {
+  if (business == nullptr ||
+      (caller.IsUser() && business->owner_id != caller.subject)) {
     return NotFoundField(
         "business_id",
         absl::StrCat("business '", request.business_id(), "' does not exist"));
   }
-  if (!business.ok()) return business.status();
 
   std::string user_id = request.user_id();
   if (user_id.empty()) {
@@ -222,19 +311,7 @@ absl::StatusOr<v1::Session> SessionService::CreateOnDb(
       EventTemplate("", v1::SESSION_STATUS_PENDING, 0, "queued");
   session.created_event.set_sequence(1);
   session.enforce_plan = true;
-
-  auto created = sessions_->CreateSession(session);
-  if (!created.ok()) return created.status();
-  *inserted = created->inserted;
-  if (created->inserted) {
-    // Its whole history is the event just written: the channel opens here
-    // without reading it back, for watchers that follow the answer and for
-    // the claim a moment later.
-    v1::SessionEvent event = session.created_event;
-    event.set_session_id(created->session.session_id());
-    broker_.Open(event.session_id(), {event}, business->owner_id);
-  }
-  return std::move(created->session);
+  return session;
 }
 
 int SessionService::ReserveSlots() {

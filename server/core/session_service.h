@@ -26,11 +26,13 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "server/common/caller.h"
+#include "server/core/batch_queue.h"
 #include "server/core/event_broker.h"
 #include "server/core/event_follower.h"
 #include "server/core/executor.h"
@@ -125,9 +127,26 @@ class SessionService {
   int RunningJobs() const { return runner_.Running(); }
 
  private:
-  absl::StatusOr<v1::Session> CreateOnDb(
+  // A CreateSession call waiting for its batch.
+  struct PendingCreate {
+    Caller caller;
+    v1::CreateSessionRequest request;
+    Callback<v1::Session> done;
+    absl::Time deadline;
+  };
+  // Creates a batch of sessions (one caller's, or callers that see every
+  // tenant) in as few statements as the stores allow, answers each call
+  // and claims what this replica can run. DB pool only.
+  void CreateBatch(std::vector<PendingCreate> batch);
+  // The outcomes of the batch's creates, in order; `inserted` is set when
+  // any of them inserted a session.
+  std::vector<absl::StatusOr<v1::Session>> CreateOnDb(
+      const std::vector<PendingCreate>& batch, bool* inserted);
+  // What `request` writes, given its business (NOT_FOUND when absent or
+  // another tenant's).
+  absl::StatusOr<store::NewSession> NewSessionFor(
       const Caller& caller, const v1::CreateSessionRequest& request,
-      bool* inserted);
+      const store::BusinessInfo* business);
   // The session if `caller` may see it, else NOT_FOUND (as for a missing
   // one). DB pool only, under the caller's scope.
   absl::StatusOr<v1::Session> VisibleSession(const Caller& caller,
@@ -170,6 +189,9 @@ class SessionService {
   std::atomic<int> active_jobs_{0};
   EventFollower follower_;
   store::EventNotifications* notifications_ = nullptr;
+  // Creates by callers that see every tenant, written together (group
+  // commit); a user's creates run alone under their row-level security.
+  BatchQueue<PendingCreate> creates_;
 };
 
 }  // namespace goodbuy::core

@@ -6,6 +6,7 @@
 #define GOODBUY_SERVER_STORE_BUSINESS_STORE_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "goodbuy/analysis/v1/financials.pb.h"
@@ -24,6 +25,21 @@ class BusinessStore {
   virtual ~BusinessStore() = default;
   virtual absl::StatusOr<BusinessInfo> GetBusiness(
       const std::string& business_id) = 0;
+  // The businesses of `ids` that exist (in no particular order), in one
+  // read where the store can. This default reads them one by one.
+  virtual absl::StatusOr<std::vector<BusinessInfo>> GetBusinesses(
+      const std::vector<std::string>& ids) {
+    std::vector<BusinessInfo> found;
+    for (const std::string& id : ids) {
+      auto business = GetBusiness(id);
+      if (business.ok()) {
+        found.push_back(*std::move(business));
+      } else if (business.status().code() != absl::StatusCode::kNotFound) {
+        return business.status();
+      }
+    }
+    return found;
+  }
   // The stored monthly history, oldest first (may be empty).
   virtual absl::StatusOr<analysis::v1::FinancialHistory> LoadHistory(
       const std::string& business_id) = 0;

@@ -156,6 +156,20 @@ class SessionStore {
 
   virtual absl::StatusOr<CreatedSession> CreateSession(
       const NewSession& session) = 0;
+  // Group commit: creates many sessions, each with the outcome
+  // CreateSession would give it (one bad request does not fail the others;
+  // a request id used before, even earlier in the same list, returns that
+  // session), in as few statements as the store can. This default creates
+  // them one by one.
+  virtual std::vector<absl::StatusOr<CreatedSession>> CreateSessions(
+      const std::vector<NewSession>& sessions) {
+    std::vector<absl::StatusOr<CreatedSession>> out;
+    out.reserve(sessions.size());
+    for (const NewSession& session : sessions) {
+      out.push_back(CreateSession(session));
+    }
+    return out;
+  }
   virtual absl::StatusOr<v1::Session> GetSession(
       const std::string& session_id) = 0;
   // The plan in force for `user_id` (its newest active or trialing

@@ -272,3 +272,7 @@ WHERE NOT EXISTS (SELECT 1 FROM pg_policies p WHERE p.schemaname = 'public' AND 
 -- rule: the server's role exists and can bypass neither row-level security nor anything else (009)
 -- needs: tenancy
 SELECT COUNT(*) FROM (SELECT 1 AS missing WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'goodbuy_server') UNION ALL SELECT 1 FROM pg_roles WHERE rolname = 'goodbuy_server' AND (rolsuper OR rolbypassrls)) AS v;
+
+-- rule: the fair claim's index exists and is valid (010)
+-- needs: claim_queue
+SELECT COUNT(*) FROM (SELECT 1 AS missing WHERE NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'idx_ai_sessions_pending_user' AND i.indisvalid)) AS v;

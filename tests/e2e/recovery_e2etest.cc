@@ -346,39 +346,70 @@ TEST_F(RecoveryTest, DuplicateCreatesWithOneRequestId) {
   EXPECT_EQ(sequential.size(), 1u);
   EXPECT_EQ(rows(sequential_id), 1);
 
-  // 20 calls at once, each on its own connection, released together.
-  request.set_request_id(concurrent_id);
-  constexpr int kThreads = 20;
+  // 20 calls at once, each on its own connection, released together; the
+  // calls of callers that see every tenant are written together (group
+  // commit), so each burst also holds a call for a business that does not
+  // exist, and a call of its own: each gets its own answer.
+  constexpr int kThreads = 22;
   std::vector<std::unique_ptr<client::AnalysisClient>> clients;
   for (int i = 0; i < kThreads; ++i) {
     clients.push_back(std::make_unique<client::AnalysisClient>(
         server.target(), testing::ClientOptions()));
   }
-  std::vector<std::string> ids(kThreads);
-  std::vector<absl::Status> statuses(kThreads);
-  std::atomic<int> ready{0};
-  std::atomic<bool> go{false};
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kThreads; ++i) {
-    threads.emplace_back([&, i] {
-      ++ready;
-      while (!go.load()) std::this_thread::yield();
-      auto session = clients[i]->CreateSession(request);
-      statuses[i] = session.status();
-      if (session.ok()) ids[i] = session->session_id();
-    });
-  }
-  while (ready.load() < kThreads) std::this_thread::yield();
-  go = true;
-  for (auto& t : threads) t.join();
-  std::set<std::string> concurrent;
-  for (int i = 0; i < kThreads; ++i) {
-    EXPECT_TRUE(statuses[i].ok()) << i << ": " << statuses[i];
-    if (statuses[i].ok()) concurrent.insert(ids[i]);
-  }
+  auto burst = [&](const v1::CreateSessionRequest& same) {
+    v1::CreateSessionRequest missing = same;
+    missing.set_business_id("biz_missing");
+    missing.set_request_id(same.request_id() + "-missing");
+    v1::CreateSessionRequest own = same;
+    own.set_request_id(same.request_id() + "-own");
+    std::vector<std::string> ids(kThreads);
+    std::vector<absl::Status> statuses(kThreads);
+    std::atomic<int> ready{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kThreads; ++i) {
+      threads.emplace_back([&, i] {
+        ++ready;
+        while (!go.load()) std::this_thread::yield();
+        auto session = clients[i]->CreateSession(i == 0   ? missing
+                                                 : i == 1 ? own
+                                                          : same);
+        statuses[i] = session.status();
+        if (session.ok()) ids[i] = session->session_id();
+      });
+    }
+    while (ready.load() < kThreads) std::this_thread::yield();
+    go = true;
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(statuses[0].code(), absl::StatusCode::kNotFound) << statuses[0];
+    EXPECT_TRUE(statuses[1].ok()) << statuses[1];
+    EXPECT_EQ(rows(own.request_id()), 1);
+    std::set<std::string> same_ids;
+    for (int i = 2; i < kThreads; ++i) {
+      EXPECT_TRUE(statuses[i].ok()) << i << ": " << statuses[i];
+      if (statuses[i].ok()) same_ids.insert(ids[i]);
+    }
+    EXPECT_EQ(same_ids.count(ids[1]), 0u);
+    return same_ids;
+  };
+  request.set_request_id(concurrent_id);
+  std::set<std::string> concurrent = burst(request);
   EXPECT_EQ(concurrent.size(), 1u) << absl::StrJoin(concurrent, " ");
   EXPECT_EQ(rows(concurrent_id), 1);
   EXPECT_NE(*concurrent.begin(), *sequential.begin());
+  // Billed to an unlimited plan (not counted): one statement writes them.
+  v1::CreateSessionRequest unlimited = request;
+  unlimited.set_request_id(concurrent_id + "-unlimited");
+  unlimited.set_user_id("usr_demo_broker");
+  std::set<std::string> uncounted = burst(unlimited);
+  EXPECT_EQ(uncounted.size(), 1u) << absl::StrJoin(uncounted, " ");
+  EXPECT_EQ(rows(unlimited.request_id()), 1);
+  EXPECT_EQ(Count(url(),
+                  "SELECT count(*) FROM session_events e JOIN "
+                  "ai_analysis_sessions s ON s.id = e.session_id "
+                  "WHERE s.request_id = '" +
+                      unlimited.request_id() + "' AND e.sequence = 1"),
+            1);
 
   // The key is per user: another user with the same request_id gets a
   // session of its own, and keeps getting that one.
@@ -403,7 +434,9 @@ TEST_F(RecoveryTest, DuplicateCreatesWithOneRequestId) {
   EXPECT_EQ(mismatched.status().code(), absl::StatusCode::kAlreadyExists)
       << mismatched.status();
   EXPECT_EQ(rows(sequential_id), 2);
-  EXPECT_EQ(Count(url(), "SELECT count(*) FROM ai_analysis_sessions"), 3);
+  // sequential, concurrent and unlimited with their "-own" neighbours, and
+  // the other user's.
+  EXPECT_EQ(Count(url(), "SELECT count(*) FROM ai_analysis_sessions"), 6);
 }
 
 }  // namespace

@@ -106,7 +106,7 @@ std::string LogOutcomes(const std::string& url, const std::string& name) {
 
 constexpr char kAllPhases[] =
     "baseline,phase_1,phase_2,phase_3,phase_4,phase_5,orchestrator,durability,"
-    "tenancy";
+    "tenancy,claim_queue";
 
 void AddUsers(const std::string& url, int n) {
   ExecSql(url,
@@ -121,7 +121,7 @@ TEST(MigratorTest, AppliesEveryPhaseOnceThenNothingIsPending) {
   TestMigrator migrator(db.url());
   auto applied = migrator->Up(std::nullopt);
   ASSERT_TRUE(applied.ok()) << applied.status();
-  EXPECT_EQ(*applied, 9);
+  EXPECT_EQ(*applied, 10);
   EXPECT_EQ(Applied(db.url()), kAllPhases);
   EXPECT_TRUE(migrator.Logged("applied 006_phase_5"));
   EXPECT_EQ(LogOutcomes(db.url(), "phase_3"), "up/applied");
@@ -150,8 +150,9 @@ TEST(MigratorTest, AppliesEveryPhaseOnceThenNothingIsPending) {
                        "IN ('idx_user_subscriptions_user_id', "
                        "'idx_usage_metrics_user_date', "
                        "'idx_ai_sessions_user_status', "
-                       "'idx_portfolios_user_default')"),
-            "4");
+                       "'idx_portfolios_user_default', "
+                       "'idx_ai_sessions_pending_user')"),
+            "5");
 }
 
 TEST(MigratorTest, UpToAndDownToWalkThePhasesAndRestoreTheSchema) {
@@ -165,7 +166,7 @@ TEST(MigratorTest, UpToAndDownToWalkThePhasesAndRestoreTheSchema) {
 
   auto plan = migrator->Plan(std::nullopt);
   ASSERT_TRUE(plan.ok()) << plan.status();
-  ASSERT_EQ(plan->size(), 6u);
+  ASSERT_EQ(plan->size(), 7u);
   EXPECT_EQ((*plan)[0].migration->name, "phase_3");
   EXPECT_FALSE((*plan)[0].down);
   EXPECT_EQ(Applied(db.url()), "baseline,phase_1,phase_2");  // a dry run
@@ -179,13 +180,13 @@ TEST(MigratorTest, UpToAndDownToWalkThePhasesAndRestoreTheSchema) {
 
   auto down_plan = migrator->Plan("phase_2");
   ASSERT_TRUE(down_plan.ok()) << down_plan.status();
-  ASSERT_EQ(down_plan->size(), 6u);
+  ASSERT_EQ(down_plan->size(), 7u);
   EXPECT_TRUE((*down_plan)[0].down);
-  EXPECT_EQ((*down_plan)[0].migration->name, "tenancy");
+  EXPECT_EQ((*down_plan)[0].migration->name, "claim_queue");
 
   auto down = migrator->Down("phase_2");
   ASSERT_TRUE(down.ok()) << down.status();
-  EXPECT_EQ(*down, 6);
+  EXPECT_EQ(*down, 7);
   EXPECT_EQ(Applied(db.url()), "baseline,phase_1,phase_2");
   EXPECT_EQ(SchemaDiff(phase_2, Schema(db.url())), std::vector<std::string>{});
 
@@ -412,7 +413,7 @@ TEST(MigratorTest, RollbackLevelsResetDataOrDisableFeatures) {
   EXPECT_TRUE(TableExists(db.url(), "user_subscriptions"));  // tables kept
   EXPECT_EQ(Applied(db.url()),
             "baseline,phase_1,phase_3,phase_4,phase_5,orchestrator,durability,"
-            "tenancy");
+            "tenancy,claim_queue");
   ASSERT_TRUE(migrator->Up(std::nullopt).ok());  // re-assigns the Free plan
   EXPECT_EQ(QueryValue(db.url(), "SELECT count(*) FROM user_subscriptions"),
             "4");

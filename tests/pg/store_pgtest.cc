@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "server/store/pg/pg_business_store.h"
 #include "server/store/pg/pg_pool.h"
 #include "server/store/pg/pg_session_store.h"
+#include "server/store/tenant_scope.h"
 #include "tests/testing/test_env.h"
 
 namespace goodbuy::store::pg {
@@ -259,6 +261,109 @@ TEST_F(PgStoreTest, CreateIsIdempotentOnRequestId) {
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_TRUE(a->inserted && b->inserted);
   EXPECT_NE(a->session.session_id(), b->session.session_id());
+}
+
+TEST_F(PgStoreTest, CreateSessionsGivesEachCreateItsOwnOutcome) {
+  // Group commit is for scopes that see every row (a user's go one by one).
+  ScopedTenant system(TenantScope::System());
+  auto earlier = sessions_->CreateSession(
+      MakeNew("batch-earlier", v1::SESSION_TYPE_HEALTH_ANALYSIS, kCafe,
+              "usr_demo_broker"));
+  ASSERT_TRUE(earlier.ok()) << earlier.status();
+
+  std::vector<NewSession> batch;
+  for (const NewSession& s : {
+           // 0, 1: new, on the unlimited Enterprise plan (one statement)
+           MakeNew("batch-a", v1::SESSION_TYPE_HEALTH_ANALYSIS, kCafe,
+                   "usr_demo_broker"),
+           MakeNew("", v1::SESSION_TYPE_FORECAST, "biz_demo_retail",
+                   "usr_demo_broker"),
+           // 2: the same request id as 0, for the same thing: 0's session
+           MakeNew("batch-a", v1::SESSION_TYPE_HEALTH_ANALYSIS, kCafe,
+                   "usr_demo_broker"),
+           // 3: a request id used before: that session
+           MakeNew("batch-earlier", v1::SESSION_TYPE_HEALTH_ANALYSIS, kCafe,
+                   "usr_demo_broker"),
+           // 4: a request id used before for something else
+           MakeNew("batch-earlier", v1::SESSION_TYPE_VALUATION, kCafe,
+                   "usr_demo_broker"),
+           // 5: a counted (Free) plan: created on its own, still counted
+           MakeNew("batch-free", v1::SESSION_TYPE_HEALTH_ANALYSIS,
+                   "biz_demo_retail", "usr_demo_owner2"),
+       }) {
+    batch.push_back(s);
+    batch.back().enforce_plan = true;
+  }
+  auto out = sessions_->CreateSessions(batch);
+  ASSERT_EQ(out.size(), batch.size());
+  for (int i : {0, 1, 2, 3, 5})
+    ASSERT_TRUE(out[i].ok()) << i << out[i].status();
+  EXPECT_TRUE(out[0]->inserted);
+  EXPECT_TRUE(out[1]->inserted);
+  EXPECT_FALSE(out[2]->inserted);
+  EXPECT_EQ(out[2]->session.session_id(), out[0]->session.session_id());
+  EXPECT_FALSE(out[3]->inserted);
+  EXPECT_EQ(out[3]->session.session_id(), earlier->session.session_id());
+  EXPECT_EQ(out[4].status().code(), absl::StatusCode::kAlreadyExists)
+      << out[4].status();
+  EXPECT_TRUE(out[5]->inserted);
+
+  // Each inserted session is a pending row with its first event, as
+  // CreateSession writes it.
+  for (int i : {0, 1, 5}) {
+    const v1::Session& s = out[i]->session;
+    EXPECT_EQ(s.status(), v1::SESSION_STATUS_PENDING);
+    EXPECT_EQ(s.last_sequence(), 1);
+    EXPECT_EQ(s.business_id(), batch[i].business_id);
+    EXPECT_EQ(s.session_type(), batch[i].session_type);
+    EXPECT_EQ(s.options().forecast_horizon_months(), 12);
+    auto events = sessions_->ListEvents(s.session_id(), 0);
+    ASSERT_TRUE(events.ok()) << events.status();
+    ASSERT_EQ(events->size(), 1u) << i;
+    EXPECT_EQ((*events)[0].session_id(), s.session_id());
+    EXPECT_EQ((*events)[0].status(), v1::SESSION_STATUS_PENDING);
+  }
+  EXPECT_EQ(out[1]->session.request_id(), "");
+  EXPECT_EQ(Sql("SELECT count(*) FROM ai_analysis_sessions WHERE user_id = "
+                "'usr_demo_broker' AND request_id = 'batch-a'"),
+            "1");
+  EXPECT_EQ(Sql("SELECT history_source FROM ai_analysis_sessions WHERE id = " +
+                Quote(out[1]->session.session_id())),
+            "stored");
+
+  // Inline histories and stages travel through the lists intact.
+  std::vector<NewSession> inline_batch = {
+      MakeNew("", v1::SESSION_TYPE_HEALTH_ANALYSIS, kCafe, "usr_demo_broker"),
+      MakeNew("", v1::SESSION_TYPE_HEALTH_ANALYSIS, kCafe, "usr_demo_broker")};
+  inline_batch[0].inline_history.emplace();
+  inline_batch[0].inline_history->add_periods()->set_month("2024-01");
+  inline_batch[1].created_event.set_stage("");
+  auto inlined = sessions_->CreateSessions(inline_batch);
+  ASSERT_TRUE(inlined[0].ok() && inlined[1].ok());
+  EXPECT_EQ(Sql("SELECT history_source || ' ' || (inline_history->'periods'->"
+                "0->>'month') FROM ai_analysis_sessions WHERE id = " +
+                Quote(inlined[0]->session.session_id())),
+            "inline 2024-01");
+  EXPECT_EQ(Sql("SELECT history_source || ' ' || (inline_history IS NULL) "
+                "FROM ai_analysis_sessions WHERE id = " +
+                Quote(inlined[1]->session.session_id())),
+            "stored true");
+  EXPECT_EQ(Sql("SELECT string_agg(coalesce(stage, 'null'), ',' ORDER BY "
+                "stage) FROM session_events WHERE session_id IN (" +
+                Quote(inlined[0]->session.session_id()) + ", " +
+                Quote(inlined[1]->session.session_id()) + ")"),
+            ",queued");
+}
+
+TEST_F(PgStoreTest, GetBusinessesReadsManyInOneCall) {
+  auto found = businesses_->GetBusinesses(
+      {kCafe, "biz_demo_retail", "biz_missing", kCafe});
+  ASSERT_TRUE(found.ok()) << found.status();
+  std::vector<std::string> ids;
+  for (const auto& b : *found) ids.push_back(b.id + "/" + b.owner_id);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_THAT(ids, ElementsAre("biz_demo_cafe/usr_demo_owner1",
+                               "biz_demo_retail/usr_demo_owner2"));
 }
 
 TEST_F(PgStoreTest, ClaimMovesToRunningOnceWithALease) {

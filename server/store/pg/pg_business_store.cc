@@ -2,15 +2,33 @@
 
 #include <pqxx/pqxx>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace goodbuy::store::pg {
+namespace {
+
+BusinessInfo RowToBusiness(const pqxx::row& row) {
+  BusinessInfo info;
+  info.id = row["id"].c_str();
+  info.owner_id = row["owner_id"].c_str();
+  info.title = row["title"].c_str();
+  info.stored_months = row["months"].as<int>();
+  return info;
+}
+
+}  // namespace
 
 PgBusinessStore::PgBusinessStore(PgPool* pool) : pool_(pool) {
-  pool_->Prepare("business_by_id",
-                 "SELECT b.id, b.owner_id, b.title, (SELECT count(*) FROM "
-                 "business_financial_periods p WHERE p.business_id = b.id) AS "
-                 "months FROM businesses b WHERE b.id = $1");
+  constexpr char kBusiness[] =
+      "SELECT b.id, b.owner_id, b.title, (SELECT count(*) FROM "
+      "business_financial_periods p WHERE p.business_id = b.id) AS months "
+      "FROM businesses b WHERE ";
+  pool_->Prepare("business_by_id", absl::StrCat(kBusiness, "b.id = $1"));
+  // $1: the ids separated by commas (ids are letters, digits, - and _).
+  pool_->Prepare(
+      "businesses_by_id",
+      absl::StrCat(kBusiness, "b.id = ANY (string_to_array($1, ','))"));
   pool_->Prepare("user_exists", "SELECT 1 FROM users WHERE id = $1");
   pool_->Prepare(
       "business_history",
@@ -39,12 +57,28 @@ absl::StatusOr<BusinessInfo> PgBusinessStore::GetBusiness(
           return absl::NotFoundError(
               absl::StrCat("business '", business_id, "' does not exist"));
         }
-        BusinessInfo info;
-        info.id = r[0]["id"].c_str();
-        info.owner_id = r[0]["owner_id"].c_str();
-        info.title = r[0]["title"].c_str();
-        info.stored_months = r[0]["months"].as<int>();
-        return info;
+        return RowToBusiness(r[0]);
+      });
+}
+
+absl::StatusOr<std::vector<BusinessInfo>> PgBusinessStore::GetBusinesses(
+    const std::vector<std::string>& ids) {
+  std::string list;
+  for (const std::string& id : ids) {
+    // Not an id (the API validates them): none of the ids can be read
+    // from a list, so read them one by one.
+    if (absl::StrContains(id, ',')) return BusinessStore::GetBusinesses(ids);
+    absl::StrAppend(&list, list.empty() ? "" : ",", id);
+  }
+  return pool_->With(
+      "read businesses",
+      [&](pqxx::connection& conn) -> absl::StatusOr<std::vector<BusinessInfo>> {
+        pqxx::nontransaction tx(conn);
+        std::vector<BusinessInfo> found;
+        for (const auto& row : tx.exec_prepared("businesses_by_id", list)) {
+          found.push_back(RowToBusiness(row));
+        }
+        return found;
       });
 }
 

@@ -14,6 +14,9 @@ class PgBusinessStore final : public BusinessStore {
 
   absl::StatusOr<BusinessInfo> GetBusiness(
       const std::string& business_id) override;
+  // One statement.
+  absl::StatusOr<std::vector<BusinessInfo>> GetBusinesses(
+      const std::vector<std::string>& ids) override;
   absl::StatusOr<analysis::v1::FinancialHistory> LoadHistory(
       const std::string& business_id) override;
   absl::StatusOr<bool> UserExists(const std::string& user_id) override;

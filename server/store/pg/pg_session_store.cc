@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <pqxx/pqxx>
 #include <random>
 #include <set>
 #include <utility>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "server/common/errors.h"
@@ -142,17 +144,19 @@ std::string EventKind(const v1::SessionEvent& event) {
 // stages are joined with the unit separator and prefixed with one character
 // so an empty stage survives string_to_array.
 struct EventColumns {
-  explicit EventColumns(const std::vector<const v1::SessionEvent*>& events) {
+  // `separator` separates the entries of every list but the stages, which
+  // are always separated by chr(31).
+  explicit EventColumns(const std::vector<const v1::SessionEvent*>& events,
+                        const char* separator = ",") {
     for (const v1::SessionEvent* e : events) {
       const bool first = sequences.empty();
-      absl::StrAppend(&sequences, first ? "" : ",", e->sequence());
-      absl::StrAppend(&kinds, first ? "" : ",", EventKind(*e));
-      absl::StrAppend(&statuses, first ? "" : ",",
-                      SessionStatusName(e->status()));
-      absl::StrAppend(&progress, first ? "" : ",", e->progress_percentage());
+      const char* sep = first ? "" : separator;
+      absl::StrAppend(&sequences, sep, e->sequence());
+      absl::StrAppend(&kinds, sep, EventKind(*e));
+      absl::StrAppend(&statuses, sep, SessionStatusName(e->status()));
+      absl::StrAppend(&progress, sep, e->progress_percentage());
       absl::StrAppend(&stages, first ? "" : "\x1f", "s", e->stage());
-      absl::StrAppend(&bytes, first ? "" : ",",
-                      absl::Base64Escape(e->SerializeAsString()));
+      absl::StrAppend(&bytes, sep, absl::Base64Escape(e->SerializeAsString()));
     }
   }
   std::string sequences, kinds, statuses, progress, stages, bytes;
@@ -264,16 +268,15 @@ struct WriteBackColumns {
   std::string model_used;
 };
 
-// The plan of one user and its period (see SessionStore::GetPlanUsage).
-absl::StatusOr<PlanUsage> ReadPlan(pqxx::transaction_base& tx,
-                                   const std::string& user_id) {
-  pqxx::result r = tx.exec_prepared("user_plan", user_id);
-  if (r.empty()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("user '", user_id,
-                     "' has no active subscription and there is no Free plan"));
-  }
-  const pqxx::row row = r[0];
+absl::Status NoPlan(const std::string& user_id) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("user '", user_id,
+                   "' has no active subscription and there is no Free plan"));
+}
+
+// A row of "user_plan" or "user_plans" (see SessionStore::GetPlanUsage).
+absl::StatusOr<PlanUsage> PlanFromRow(const pqxx::row& row,
+                                      const std::string& user_id) {
   PlanUsage usage;
   usage.user_id = user_id;
   usage.plan_name = row["name"].c_str();
@@ -287,6 +290,14 @@ absl::StatusOr<PlanUsage> ReadPlan(pqxx::transaction_base& tx,
     return status;
   }
   return usage;
+}
+
+// The plan of one user and its period.
+absl::StatusOr<PlanUsage> ReadPlan(pqxx::transaction_base& tx,
+                                   const std::string& user_id) {
+  pqxx::result r = tx.exec_prepared("user_plan", user_id);
+  if (r.empty()) return NoPlan(user_id);
+  return PlanFromRow(r[0], user_id);
 }
 
 // Runs a count of `usage`'s period (statement parameters: user, period
@@ -379,22 +390,14 @@ absl::StatusOr<CreatedSession> InsertSession(pqxx::transaction_base& tx,
   return out;
 }
 
-}  // namespace
-
-PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
-  // Creates for one user serialise on this lock until they commit, so the
-  // plan's count is exact across replicas (two racing for the last
-  // analysis: one wins). It locks no row the web app uses.
-  pool_->Prepare("usage_lock",
-                 "SELECT pg_advisory_xact_lock(hashtextextended("
-                 "'goodbuy.usage:' || $1::text, 0))");
-  // The newest active (or trialing) subscription's plan, else Free; its
-  // period, else the calendar month.
-  pool_->Prepare(
-      "user_plan",
+// The newest active (or trialing) subscription's plan of `user` (an SQL
+// expression), else Free; its period, else the calendar month.
+std::string UserPlanSql(const std::string& user) {
+  return absl::StrCat(
       "WITH sub AS (SELECT plan_id, current_period_start AS ps, "
-      "current_period_end AS pe FROM user_subscriptions WHERE user_id = "
-      "$1::varchar AND status IN ('active', 'trialing') ORDER BY created_at "
+      "current_period_end AS pe FROM user_subscriptions WHERE user_id = ",
+      user,
+      " AND status IN ('active', 'trialing') ORDER BY created_at "
       "DESC NULLS LAST LIMIT 1), plan AS (SELECT p.name, "
       "p.ai_analysis_limit, p.features::text AS features, CASE WHEN s.ps <= "
       "now() AND now() < s.pe THEN s.ps ELSE date_trunc('month', now()) END "
@@ -406,6 +409,25 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
       "ai_analysis_limit, features, (extract(epoch FROM period_start) * "
       "1000000)::bigint AS start_us, (extract(epoch FROM period_end) * "
       "1000000)::bigint AS end_us FROM plan");
+}
+
+}  // namespace
+
+PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
+  // Creates for one user serialise on this lock until they commit, so the
+  // plan's count is exact across replicas (two racing for the last
+  // analysis: one wins). It locks no row the web app uses.
+  pool_->Prepare("usage_lock",
+                 "SELECT pg_advisory_xact_lock(hashtextextended("
+                 "'goodbuy.usage:' || $1::text, 0))");
+  pool_->Prepare("user_plan", UserPlanSql("$1::varchar"));
+  // The same for many users ($1: ids separated by chr(31)), one row each
+  // (none for a user without a plan).
+  pool_->Prepare(
+      "user_plans",
+      absl::StrCat("SELECT u.uid, plan.* FROM unnest(string_to_array($1, "
+                   "chr(31))) AS u (uid) CROSS JOIN LATERAL (",
+                   UserPlanSql("u.uid"), ") AS plan"));
   // The analyses of a period counted against the limit (failed ones, and
   // ones cancelled before they started, are given back), at most $4 of them.
   constexpr const char* kPeriod =
@@ -441,6 +463,39 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
                               EventRowsInsert(9),
                               " WHERE EXISTS (SELECT 1 FROM s)) SELECT * FROM "
                               "s"));
+  // Many sessions with their first events ($1..$14: lists separated by
+  // chr(31), one entry per session; absent request ids and inline histories
+  // are empty, stages carry a one-letter prefix). The sessions it inserted:
+  // a request id used before (or twice in the list) inserts nothing.
+  pool_->Prepare(
+      "insert_sessions_with_events",
+      absl::StrCat(
+          "WITH t AS (SELECT * FROM unnest(",
+          [] {
+            std::string lists;
+            for (int i = 1; i <= 14; ++i) {
+              absl::StrAppend(&lists, i == 1 ? "" : ", ", "string_to_array($",
+                              i, ", chr(31))");
+            }
+            return lists;
+          }(),
+          ") AS t (id, user_id, business_id, session_type, request_id, "
+          "options, history_source, inline_history, seq, kind, status, "
+          "progress, stage, ev)), s AS (INSERT INTO ai_analysis_sessions (id, "
+          "user_id, business_id, session_type, status, progress_percentage, "
+          "request_id, options, stage, last_sequence, history_source, "
+          "inline_history, created_at, updated_at) SELECT id, user_id, "
+          "business_id, session_type, 'pending', 0, nullif(request_id, ''), "
+          "options::jsonb, 'queued', 1, history_source, "
+          "nullif(inline_history, '')::jsonb, now(), now() FROM t ON CONFLICT "
+          "(user_id, request_id) WHERE request_id IS NOT NULL DO NOTHING "
+          "RETURNING ",
+          kColumns,
+          "), e AS (INSERT INTO session_events (session_id, sequence, kind, "
+          "status, progress_percentage, stage, event, created_at) SELECT t.id, "
+          "t.seq::bigint, t.kind, t.status, t.progress::int, substr(t.stage, "
+          "2), decode(t.ev, 'base64'), now() FROM t JOIN s ON s.id = t.id) "
+          "SELECT * FROM s"));
   pool_->Prepare(
       "session_by_request_id",
       absl::StrCat("SELECT ", kColumns,
@@ -503,19 +558,31 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
           kColumns, ")", kOpenAttempts, "$2 ", kFromClaimed));
   // Fair batch claim: rank each user's due pending sessions oldest first,
   // skip users at their cap, take the first of every user before the second
-  // of any, lock what nobody else holds.
+  // of any, lock what nobody else holds. `users` skips from one user with
+  // pending sessions to the next (a loose index scan of
+  // idx_ai_sessions_pending_user, sql/010_claim_queue.sql) and `ranked`
+  // reads at most each user's free slots, so a claim costs what the number
+  // of users waiting costs, not what the queue's depth does.
   pool_->Prepare(
       "claim_pending",
       absl::StrCat(
-          "WITH running AS (SELECT user_id, count(*) AS n FROM "
+          "WITH RECURSIVE users AS ((SELECT user_id FROM ai_analysis_sessions "
+          "WHERE status = 'pending' ORDER BY user_id LIMIT 1) UNION ALL "
+          "SELECT (SELECT s.user_id FROM ai_analysis_sessions s WHERE "
+          "s.status = 'pending' AND s.user_id > users.user_id ORDER BY "
+          "s.user_id LIMIT 1) FROM users WHERE users.user_id IS NOT NULL), "
+          "running AS (SELECT user_id, count(*) AS n FROM "
           "ai_analysis_sessions WHERE status = 'running' GROUP BY user_id), "
-          "ranked AS (SELECT id AS ranked_id, user_id AS ranked_user, "
-          "created_at AS ranked_at, row_number() OVER (PARTITION BY user_id "
-          "ORDER BY created_at, id) AS rn FROM ai_analysis_sessions WHERE "
-          "status = 'pending' AND (run_after IS NULL OR run_after <= now())), "
-          "eligible AS (SELECT ranked_id FROM ranked LEFT JOIN running ON "
-          "running.user_id = ranked.ranked_user WHERE rn + coalesce(n, 0) <= "
-          "$3 ORDER BY rn, ranked_at, ranked_id LIMIT $2), "
+          "ranked AS (SELECT c.id AS ranked_id, c.created_at AS ranked_at, "
+          "c.rn FROM users u LEFT JOIN running r ON r.user_id = u.user_id "
+          "CROSS JOIN LATERAL (SELECT s.id, s.created_at, row_number() OVER "
+          "(ORDER BY s.created_at, s.id) AS rn FROM ai_analysis_sessions s "
+          "WHERE s.status = 'pending' AND s.user_id = u.user_id AND "
+          "(s.run_after IS NULL OR s.run_after <= now()) ORDER BY "
+          "s.created_at, s.id LIMIT greatest($3 - coalesce(r.n, 0), 0)) AS c "
+          "WHERE u.user_id IS NOT NULL), "
+          "eligible AS (SELECT ranked_id FROM ranked ORDER BY rn, ranked_at, "
+          "ranked_id LIMIT $2), "
           "locked AS (SELECT id AS locked_id FROM ai_analysis_sessions WHERE "
           "id IN (SELECT ranked_id FROM eligible) AND status = 'pending' FOR "
           "UPDATE SKIP LOCKED) "
@@ -703,6 +770,137 @@ absl::StatusOr<CreatedSession> PgSessionStore::CreateSession(
         if (out.ok()) tx.commit();
         return out;
       });
+}
+
+std::vector<absl::StatusOr<CreatedSession>> PgSessionStore::CreateSessions(
+    const std::vector<NewSession>& sessions) {
+  // A user's row-level security needs a transaction per create (see
+  // InsertSession): those go one by one, as do single creates.
+  if (sessions.size() < 2 || !CurrentTenantScope().SeesAll()) {
+    return SessionStore::CreateSessions(sessions);
+  }
+  std::vector<absl::StatusOr<CreatedSession>> out(
+      sessions.size(), absl::InternalError("create session: not attempted"));
+  // The plans of the users whose plan applies, in one statement.
+  std::map<std::string, absl::StatusOr<PlanUsage>> plans;
+  std::string users;
+  for (const NewSession& session : sessions) {
+    if (session.enforce_plan &&
+        plans.emplace(session.user_id, NoPlan(session.user_id)).second) {
+      absl::StrAppend(&users, users.empty() ? "" : "\x1f", session.user_id);
+    }
+  }
+  if (!users.empty()) {
+    auto read =
+        pool_->With("read plans", [&](pqxx::connection& conn) -> absl::Status {
+          pqxx::nontransaction tx(conn);
+          for (const auto& row : tx.exec_prepared("user_plans", users)) {
+            const std::string user = row["uid"].c_str();
+            plans.insert_or_assign(user, PlanFromRow(row, user));
+          }
+          return absl::OkStatus();
+        });
+    if (!read.ok()) {
+      std::fill(out.begin(), out.end(), read);
+      return out;
+    }
+  }
+  // Counted plans serialise per user (CreateSession); lists cannot carry a
+  // separator; the rest goes into one statement.
+  std::vector<size_t> batch;
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    const NewSession& session = sessions[i];
+    if (session.enforce_plan) {
+      const auto& plan = plans.at(session.user_id);
+      if (!plan.ok()) {
+        out[i] = plan.status();
+        continue;
+      }
+      if (plan->limit.has_value() ||
+          absl::StrContains(session.request_id, '\x1f')) {
+        out[i] = CreateSession(session);
+        continue;
+      }
+      if (auto status = CheckPlanAllows(*plan, session.session_type);
+          !status.ok()) {
+        out[i] = status;
+        continue;
+      }
+    } else if (absl::StrContains(session.request_id, '\x1f')) {
+      out[i] = CreateSession(session);
+      continue;
+    }
+    batch.push_back(i);
+  }
+  if (batch.empty()) return out;
+
+  std::vector<v1::SessionEvent> events;
+  events.reserve(batch.size());
+  std::string ids, users_of, businesses, types, request_ids, options, sources,
+      histories;
+  for (size_t i : batch) {
+    const NewSession& session = sessions[i];
+    const bool first = events.empty();
+    const char* sep = first ? "" : "\x1f";
+    events.push_back(session.created_event);
+    events.back().set_session_id(NewSessionId());
+    absl::StrAppend(&ids, sep, events.back().session_id());
+    absl::StrAppend(&users_of, sep, session.user_id);
+    absl::StrAppend(&businesses, sep, session.business_id);
+    absl::StrAppend(&types, sep, SessionTypeName(session.session_type));
+    absl::StrAppend(&request_ids, sep, session.request_id);
+    absl::StrAppend(&options, sep, ToJson(session.options));
+    absl::StrAppend(&sources, sep,
+                    session.inline_history ? "inline" : "stored");
+    absl::StrAppend(
+        &histories, sep,
+        session.inline_history ? ToJson(*session.inline_history) : "");
+  }
+  std::vector<const v1::SessionEvent*> event_ptrs;
+  for (const auto& event : events) event_ptrs.push_back(&event);
+  const EventColumns e(event_ptrs, "\x1f");
+  auto inserted = pool_->With(
+      "create sessions",
+      [&](pqxx::connection& conn)
+          -> absl::StatusOr<std::map<std::string, v1::Session>> {
+        pqxx::nontransaction tx(conn);
+        std::map<std::string, v1::Session> rows;
+        for (const auto& row : tx.exec_prepared(
+                 "insert_sessions_with_events", ids, users_of, businesses,
+                 types, request_ids, options, sources, histories, e.sequences,
+                 e.kinds, e.statuses, e.progress, e.stages, e.bytes)) {
+          v1::Session session = RowToSession(row);
+          std::string id = session.session_id();
+          rows.emplace(std::move(id), std::move(session));
+        }
+        return rows;
+      });
+  for (size_t k = 0; k < batch.size(); ++k) {
+    const size_t i = batch[k];
+    if (!inserted.ok()) {
+      out[i] = inserted.status();
+      continue;
+    }
+    auto row = inserted->find(events[k].session_id());
+    if (row != inserted->end()) {
+      out[i] = CreatedSession{std::move(row->second), /*inserted=*/true};
+      continue;
+    }
+    // Its request id was used before: the earlier session, if it asked
+    // for the same thing.
+    out[i] = pool_->With(
+        "create session",
+        [&](pqxx::connection& conn) -> absl::StatusOr<CreatedSession> {
+          pqxx::nontransaction tx(conn);
+          auto earlier = EarlierRequest(tx, sessions[i]);
+          if (!earlier.ok()) return earlier.status();
+          if (!earlier->has_value()) {
+            return absl::AbortedError("create session: concurrent conflict");
+          }
+          return CreatedSession{std::move(**earlier), /*inserted=*/false};
+        });
+  }
+  return out;
 }
 
 absl::StatusOr<v1::Session> PgSessionStore::GetSession(

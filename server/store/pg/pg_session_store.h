@@ -19,6 +19,11 @@ class PgSessionStore final : public SessionStore {
 
   absl::StatusOr<CreatedSession> CreateSession(
       const NewSession& session) override;
+  // One statement for the plans and one for every create whose plan is
+  // not counted (the rest: CreateSession each), when the scope sees every
+  // row; otherwise CreateSession each.
+  std::vector<absl::StatusOr<CreatedSession>> CreateSessions(
+      const std::vector<NewSession>& sessions) override;
   absl::StatusOr<v1::Session> GetSession(
       const std::string& session_id) override;
   absl::StatusOr<PlanUsage> GetPlanUsage(const std::string& user_id) override;
