@@ -223,13 +223,20 @@ WHERE c.relnamespace = 'public'::regnamespace AND i.indisvalid
   AND c.relname IN ('idx_ai_sessions_user_status', 'idx_portfolios_user_default',
                     'idx_usage_metrics_type_date');
 
--- rule: the 4 indexes of 007 on ai_analysis_sessions that 008 keeps exist and are valid
+-- rule: the 3 indexes of 007 on ai_analysis_sessions that 008 and 010 keep exist and are valid
 -- needs: orchestrator
-SELECT 4 - COUNT(*) FROM pg_index i
+SELECT 3 - COUNT(*) FROM pg_index i
 JOIN pg_class c ON c.oid = i.indexrelid
 WHERE i.indisvalid
-  AND c.relname IN ('idx_ai_sessions_claim', 'idx_ai_sessions_created',
-                    'idx_ai_sessions_business_created', 'idx_ai_sessions_lease');
+  AND c.relname IN ('idx_ai_sessions_created', 'idx_ai_sessions_business_created',
+                    'idx_ai_sessions_lease');
+
+-- rule: claims find pending sessions on an index: 007's idx_ai_sessions_claim or 010's idx_ai_sessions_pending_user
+-- needs: orchestrator
+SELECT 1 - LEAST(COUNT(*), 1) FROM pg_index i
+JOIN pg_class c ON c.oid = i.indexrelid
+WHERE i.indisvalid
+  AND c.relname IN ('idx_ai_sessions_claim', 'idx_ai_sessions_pending_user');
 
 -- rule: CreateSession idempotency has a unique index, global (007) or per user (008)
 -- needs: orchestrator

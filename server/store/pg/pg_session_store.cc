@@ -556,13 +556,15 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
           "UPDATE "
           "SKIP LOCKED) RETURNING ",
           kColumns, ")", kOpenAttempts, "$2 ", kFromClaimed));
-  // Fair batch claim: rank each user's due pending sessions oldest first,
-  // skip users at their cap, take the first of every user before the second
-  // of any, lock what nobody else holds. `users` skips from one user with
-  // pending sessions to the next (a loose index scan of
+  // Fair batch claim: each user's due pending sessions oldest first, no
+  // user past their cap, the first of every user before the second of any,
+  // only rows nobody else holds. `users` skips from one user with pending
+  // sessions to the next (a loose index scan of
   // idx_ai_sessions_pending_user, sql/010_claim_queue.sql) and `ranked`
-  // reads at most each user's free slots, so a claim costs what the number
-  // of users waiting costs, not what the queue's depth does.
+  // locks at most each user's free slots there, so a claim costs what the
+  // number of users waiting costs, not what the queue's depth does, and
+  // needs no statistics to find its plan (a queue's are always stale).
+  // Rows ranked but not taken are unlocked when the statement ends.
   pool_->Prepare(
       "claim_pending",
       absl::StrCat(
@@ -574,26 +576,23 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
           "running AS (SELECT user_id, count(*) AS n FROM "
           "ai_analysis_sessions WHERE status = 'running' GROUP BY user_id), "
           "ranked AS (SELECT c.id AS ranked_id, c.created_at AS ranked_at, "
-          "c.rn FROM users u LEFT JOIN running r ON r.user_id = u.user_id "
-          "CROSS JOIN LATERAL (SELECT s.id, s.created_at, row_number() OVER "
-          "(ORDER BY s.created_at, s.id) AS rn FROM ai_analysis_sessions s "
-          "WHERE s.status = 'pending' AND s.user_id = u.user_id AND "
-          "(s.run_after IS NULL OR s.run_after <= now()) ORDER BY "
-          "s.created_at, s.id LIMIT greatest($3 - coalesce(r.n, 0), 0)) AS c "
-          "WHERE u.user_id IS NOT NULL), "
+          "row_number() OVER (PARTITION BY u.user_id ORDER BY c.created_at, "
+          "c.id) AS rn FROM users u LEFT JOIN running r ON r.user_id = "
+          "u.user_id CROSS JOIN LATERAL (SELECT s.id, s.created_at FROM "
+          "ai_analysis_sessions s WHERE s.status = 'pending' AND s.user_id = "
+          "u.user_id AND (s.run_after IS NULL OR s.run_after <= now()) ORDER "
+          "BY s.created_at, s.id LIMIT greatest($3 - coalesce(r.n, 0), 0) FOR "
+          "UPDATE SKIP LOCKED) AS c WHERE u.user_id IS NOT NULL), "
           "eligible AS (SELECT ranked_id FROM ranked ORDER BY rn, ranked_at, "
           "ranked_id LIMIT $2), "
-          "locked AS (SELECT id AS locked_id FROM ai_analysis_sessions WHERE "
-          "id IN (SELECT ranked_id FROM eligible) AND status = 'pending' FOR "
-          "UPDATE SKIP LOCKED) "
-          ", claimed AS (UPDATE ai_analysis_sessions SET status = 'running', "
+          "claimed AS (UPDATE ai_analysis_sessions SET status = 'running', "
           "attempt = attempt + 1, lease_owner = $1, lease_expires_at = now() + "
           "$4::bigint * interval '1 millisecond', started_at = "
           "coalesce(started_at, now()), updated_at = now(), stage = "
           "'started', last_sequence = last_sequence + ",
           kNextAttemptSequence,
           ", run_after = NULL "
-          "FROM locked WHERE id = locked.locked_id RETURNING ",
+          "FROM eligible WHERE id = eligible.ranked_id RETURNING ",
           kColumns, ")", kOpenAttempts, "$1 ", kFromClaimed));
   pool_->Prepare("close_attempt",
                  "UPDATE session_attempts SET ended_at = clock_timestamp(), "
