@@ -905,6 +905,61 @@ TEST_F(PgStoreTest, BusinessStoreReadsDemoBusiness) {
   EXPECT_EQ(businesses_->UserExists("usr_nope").value_or(true), false);
 }
 
+TEST_F(PgStoreTest, StoredHistoryReachesTheJobExactly) {
+  // Values a decimal-to-binary round trip could get wrong, and a period
+  // without its balance sheet.
+  Sql("INSERT INTO businesses (id, title, owner_id) VALUES "
+      "('biz_exact', 'Exact Values', 'usr_demo_broker')");
+  Sql("INSERT INTO business_financial_periods (business_id, month, revenue, "
+      "cost_of_goods_sold, operating_expenses, cash, total_debt, customers, "
+      "current_assets, equity) VALUES "
+      "('biz_exact', '2024-02-01', 1234567890123.45, 0.10, 33.33, -7.50, "
+      "0.01, 12, 98765.43, -0.01), "
+      "('biz_exact', '2024-01-01', 0.07, 0, 0, 0, 0, 0, NULL, NULL)");
+  auto loaded = businesses_->LoadHistory("biz_exact");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_EQ(loaded->periods_size(), 2);
+  EXPECT_EQ(loaded->periods(0).month(), "2024-01");
+  EXPECT_EQ(loaded->periods(0).revenue(), 0.07);
+  EXPECT_EQ(loaded->periods(0).current_assets(), 0);
+  const auto& feb = loaded->periods(1);
+  EXPECT_EQ(feb.revenue(), 1234567890123.45);
+  EXPECT_EQ(feb.cost_of_goods_sold(), 0.10);
+  EXPECT_EQ(feb.operating_expenses(), 33.33);
+  EXPECT_EQ(feb.cash(), -7.50);
+  EXPECT_EQ(feb.total_debt(), 0.01);
+  EXPECT_EQ(feb.customers(), 12);
+  EXPECT_EQ(feb.current_assets(), 98765.43);
+  EXPECT_EQ(feb.equity(), -0.01);
+
+  // The claim returns the same history, so the job reads nothing back.
+  auto created = sessions_->CreateSession(
+      MakeNew("exact-1", v1::SESSION_TYPE_HEALTH_ANALYSIS, "biz_exact",
+              "usr_demo_broker"));
+  ASSERT_TRUE(created.ok()) << created.status();
+  auto claimed = sessions_->ClaimSession(
+      created->session.session_id(), "replica-a", absl::Seconds(60),
+      EventTemplate(v1::SESSION_STATUS_RUNNING, "started"));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  ASSERT_TRUE(claimed->stored_history.has_value());
+  EXPECT_EQ(claimed->stored_history->SerializeAsString(),
+            loaded->SerializeAsString());
+
+  // A business without periods: an empty history, still not read back.
+  Sql("INSERT INTO businesses (id, title, owner_id) VALUES "
+      "('biz_blank', 'No Periods', 'usr_demo_broker')");
+  auto blank = sessions_->CreateSession(
+      MakeNew("exact-2", v1::SESSION_TYPE_HEALTH_ANALYSIS, "biz_blank",
+              "usr_demo_broker"));
+  ASSERT_TRUE(blank.ok()) << blank.status();
+  auto blank_claim = sessions_->ClaimSession(
+      blank->session.session_id(), "replica-a", absl::Seconds(60),
+      EventTemplate(v1::SESSION_STATUS_RUNNING, "started"));
+  ASSERT_TRUE(blank_claim.ok()) << blank_claim.status();
+  ASSERT_TRUE(blank_claim->stored_history.has_value());
+  EXPECT_EQ(blank_claim->stored_history->periods_size(), 0);
+}
+
 TEST(PgUnavailableTest, DroppedDatabaseIsUnavailableWithoutSql) {
   ScratchDatabase db;
   db.MigrateAndLoadDemo();

@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "server/store/pg/history_text.h"
 
 namespace goodbuy::store::pg {
 namespace {
@@ -30,19 +31,8 @@ PgBusinessStore::PgBusinessStore(PgPool* pool) : pool_(pool) {
       "businesses_by_id",
       absl::StrCat(kBusiness, "b.id = ANY (string_to_array($1, ','))"));
   pool_->Prepare("user_exists", "SELECT 1 FROM users WHERE id = $1");
-  pool_->Prepare(
-      "business_history",
-      "SELECT to_char(month, 'YYYY-MM') AS month, revenue::float8, "
-      "cost_of_goods_sold::float8, operating_expenses::float8, "
-      "owner_compensation::float8, interest_expense::float8, "
-      "debt_principal_paid::float8, cash::float8, total_debt::float8, "
-      "customers, new_customers, churned_customers, "
-      "coalesce(current_assets, 0)::float8, "
-      "coalesce(current_liabilities, 0)::float8, "
-      "coalesce(total_assets, 0)::float8, "
-      "coalesce(retained_earnings, 0)::float8, coalesce(equity, 0)::float8, "
-      "coalesce(accounts_receivable, 0)::float8 "
-      "FROM business_financial_periods WHERE business_id = $1 ORDER BY month");
+  pool_->Prepare("business_history",
+                 absl::StrCat("SELECT ", HistoryTextSql("$1")));
 }
 
 absl::StatusOr<BusinessInfo> PgBusinessStore::GetBusiness(
@@ -89,31 +79,9 @@ absl::StatusOr<analysis::v1::FinancialHistory> PgBusinessStore::LoadHistory(
                          -> absl::StatusOr<analysis::v1::FinancialHistory> {
                        // One statement: no BEGIN/COMMIT round trips.
                        pqxx::nontransaction tx(conn);
-                       analysis::v1::FinancialHistory history;
-                       for (const auto& row :
-                            tx.exec_prepared("business_history", business_id)) {
-                         auto* p = history.add_periods();
-                         int i = 0;
-                         p->set_month(row[i++].c_str());
-                         p->set_revenue(row[i++].as<double>());
-                         p->set_cost_of_goods_sold(row[i++].as<double>());
-                         p->set_operating_expenses(row[i++].as<double>());
-                         p->set_owner_compensation(row[i++].as<double>());
-                         p->set_interest_expense(row[i++].as<double>());
-                         p->set_debt_principal_paid(row[i++].as<double>());
-                         p->set_cash(row[i++].as<double>());
-                         p->set_total_debt(row[i++].as<double>());
-                         p->set_customers(row[i++].as<int>());
-                         p->set_new_customers(row[i++].as<int>());
-                         p->set_churned_customers(row[i++].as<int>());
-                         p->set_current_assets(row[i++].as<double>());
-                         p->set_current_liabilities(row[i++].as<double>());
-                         p->set_total_assets(row[i++].as<double>());
-                         p->set_retained_earnings(row[i++].as<double>());
-                         p->set_equity(row[i++].as<double>());
-                         p->set_accounts_receivable(row[i++].as<double>());
-                       }
-                       return history;
+                       const pqxx::row row =
+                           tx.exec_prepared1("business_history", business_id);
+                       return ParseHistoryText(row[0].c_str());
                      });
 }
 

@@ -18,6 +18,7 @@
 #include "server/common/errors.h"
 #include "server/common/time_util.h"
 #include "server/store/event_notifications.h"
+#include "server/store/pg/history_text.h"
 #include "server/store/plan_rules.h"
 #include "server/store/session_names.h"
 #include "server/store/tenant_scope.h"
@@ -39,28 +40,13 @@ constexpr char kColumns[] =
 constexpr char kOpenAttempts[] =
     ", opened AS (INSERT INTO session_attempts (session_id, attempt, "
     "lease_owner) SELECT id, attempt, ";
-// With a session's stored financial history (as FinancialHistory JSON), so
-// its job need not read it back.
-constexpr char kFromClaimed[] =
+// With a session's stored financial history (history_text.h), so its job
+// need not read it back.
+const std::string kFromClaimed = absl::StrCat(
     "FROM claimed ON CONFLICT DO NOTHING) SELECT claimed.*, CASE WHEN "
-    "claimed.inline_history IS NULL THEN (SELECT json_build_object('periods', "
-    "coalesce(json_agg(json_build_object('month', to_char(p.month, "
-    "'YYYY-MM'), 'revenue', p.revenue::float8, 'costOfGoodsSold', "
-    "p.cost_of_goods_sold::float8, 'operatingExpenses', "
-    "p.operating_expenses::float8, 'ownerCompensation', "
-    "p.owner_compensation::float8, 'interestExpense', "
-    "p.interest_expense::float8, 'debtPrincipalPaid', "
-    "p.debt_principal_paid::float8, 'cash', p.cash::float8, 'totalDebt', "
-    "p.total_debt::float8, 'customers', p.customers, 'newCustomers', "
-    "p.new_customers, 'churnedCustomers', p.churned_customers, "
-    "'currentAssets', coalesce(p.current_assets, 0)::float8, "
-    "'currentLiabilities', coalesce(p.current_liabilities, 0)::float8, "
-    "'totalAssets', coalesce(p.total_assets, 0)::float8, "
-    "'retainedEarnings', coalesce(p.retained_earnings, 0)::float8, "
-    "'equity', coalesce(p.equity, 0)::float8, 'accountsReceivable', "
-    "coalesce(p.accounts_receivable, 0)::float8) ORDER BY p.month), "
-    "'[]'))::text FROM business_financial_periods p WHERE p.business_id = "
-    "claimed.business_id) END AS stored_history FROM claimed";
+    "claimed.inline_history IS NULL THEN ",
+    HistoryTextSql("claimed.business_id"),
+    " END AS stored_history FROM claimed");
 
 // A claim's event follows the last one; a later attempt's skips the window
 // a previous worker may have published without writing (see
@@ -211,8 +197,11 @@ ClaimedSession Claimed(const pqxx::row& row,
   v1::FinancialHistory history;
   if (FromJson(row["inline_history"], &history)) {
     claimed.inline_history = std::move(history);
-  } else if (FromJson(row["stored_history"], &history)) {
-    claimed.stored_history = std::move(history);
+  } else if (!row["stored_history"].is_null()) {
+    // Unreadable (it cannot be, short of a bug): the job reads it again
+    // and reports what it finds.
+    auto stored = ParseHistoryText(row["stored_history"].c_str());
+    if (stored.ok()) claimed.stored_history = *std::move(stored);
   }
   claimed.claim_event = running_event;
   claimed.claim_event.set_session_id(claimed.session.session_id());
