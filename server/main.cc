@@ -32,9 +32,12 @@
 #include "server/core/executor.h"
 #include "server/core/rate_limiter.h"
 #include "server/core/session_service.h"
+#include "server/metrics/http_exporter.h"
+#include "server/metrics/metrics.h"
 #include "server/migrate_command.h"
 #include "server/rpc/analysis_service.h"
 #include "server/rpc/authenticator.h"
+#include "server/rpc/metrics_interceptor.h"
 #include "server/rpc/transport_settings.h"
 #include "server/store/pg/migrate/migrator.h"
 #include "server/store/pg/pg_business_store.h"
@@ -71,6 +74,10 @@ std::string DefaultReplicaId() {
 ABSL_FLAG(std::string, listen, EnvOr("ANALYSIS_LISTEN", "127.0.0.1:50051"),
           "address to serve gRPC on; port 0 picks a free port "
           "(env ANALYSIS_LISTEN)");
+ABSL_FLAG(std::string, metrics_listen, EnvOr("ANALYSIS_METRICS_LISTEN", ""),
+          "serve Prometheus metrics (GET /metrics) on this host:port, apart "
+          "from the gRPC port and without authentication; empty: off; port 0 "
+          "picks one (env ANALYSIS_METRICS_LISTEN; docs/operations.md)");
 ABSL_FLAG(std::string, database_url, EnvOr("DATABASE_URL", ""),
           "PostgreSQL connection URL (env DATABASE_URL)");
 ABSL_FLAG(int, workers, EnvIntOr("ANALYSIS_WORKERS", DefaultWorkers()),
@@ -489,6 +496,14 @@ int Serve() {
   int port = 0;
   builder.AddListeningPort(absl::GetFlag(FLAGS_listen), *credentials, &port);
   builder.RegisterService(&api);
+  {
+    std::vector<
+        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(
+        std::make_unique<goodbuy::rpc::MetricsInterceptorFactory>());
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {
     return Fail(absl::StrCat("cannot listen on ", absl::GetFlag(FLAGS_listen)));
@@ -496,6 +511,30 @@ int Serve() {
   service.Start();
   auto* health = server->GetHealthCheckService();
   health->SetServingStatus(true);
+
+  goodbuy::metrics::Registry& registry = goodbuy::metrics::Default();
+  registry.AddCallbackGauge("goodbuy_jobs_running",
+                            "Analysis jobs running on this replica.",
+                            [&service] { return service.RunningJobs(); });
+  registry.AddCallbackGauge("goodbuy_job_slots",
+                            "Jobs this replica runs at once (--workers).",
+                            [workers] { return workers; });
+  registry.AddCallbackGauge(
+      "goodbuy_streams_open",
+      "WatchSession and RunSession streams open on this replica.",
+      [&api] { return static_cast<double>(api.OpenStreams()); });
+  std::unique_ptr<goodbuy::metrics::HttpExporter> exporter;
+  if (const std::string address = absl::GetFlag(FLAGS_metrics_listen);
+      !address.empty()) {
+    auto started = goodbuy::metrics::HttpExporter::Start(address, &registry);
+    if (!started.ok()) {
+      server->Shutdown();
+      return Fail(std::string(started.status().message()));
+    }
+    exporter = *std::move(started);
+    spdlog::info("metrics on http://{}:{}/metrics",
+                 address.substr(0, address.rfind(':')), exporter->port());
+  }
 
   const std::string listen = absl::GetFlag(FLAGS_listen);
   const std::string host = listen.substr(0, listen.rfind(':'));
@@ -535,6 +574,7 @@ int Serve() {
   api.CloseStreams();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   db_pool.Shutdown();
+  exporter.reset();
   spdlog::info("stopped");
   return 0;
 }

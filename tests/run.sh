@@ -108,7 +108,7 @@ run_fuzzer() {
 }
 
 # 1. Packages and tools.
-packages=("${GOODBUY_PG_PACKAGES[@]}" clang-format ca-certificates)
+packages=("${GOODBUY_PG_PACKAGES[@]}" clang-format ca-certificates prometheus)
 if ((BUILD)); then packages+=("${GOODBUY_BUILD_PACKAGES[@]}"); fi
 if ((FUZZ)); then packages+=("${GOODBUY_FUZZ_PACKAGES[@]}"); fi
 read -r -a node_pkgs <<<"$(node_packages)"

@@ -20,7 +20,8 @@ PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 # shellcheck disable=SC2034  # used by the scripts that source this file
 GOODBUY_BUILD_PACKAGES=(build-essential cmake ninja-build pkg-config libgrpc++-dev
   protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libpqxx-dev libabsl-dev libspdlog-dev
-  libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libnlopt-dev libjwt-dev libssl-dev openssl)
+  libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libnlopt-dev libjwt-dev libssl-dev openssl
+  libcpp-httplib-dev)
 # The libFuzzer targets (tests/run.sh): clang with its fuzzer and sanitizer runtimes.
 # shellcheck disable=SC2034
 GOODBUY_FUZZ_PACKAGES=(clang libclang-rt-14-dev)

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/common/errors.h"
+#include "server/core/core_metrics.h"
 #include "server/store/session_names.h"
 
 namespace goodbuy::core {
@@ -94,6 +95,7 @@ void EventBroker::Open(const std::string& session_id,
 void EventBroker::Publish(const v1::SessionEvent& event) {
   auto channel = Find(event.session_id());
   if (!channel) return;
+  CoreMetrics::Get().events_published.Inc();
   std::vector<std::shared_ptr<EventSink>> wake;
   std::vector<std::pair<std::shared_ptr<EventSink>, absl::Status>> end;
   {

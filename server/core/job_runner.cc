@@ -17,6 +17,7 @@
 #include "server/analysis/valuation_analyzer.h"
 #include "server/common/errors.h"
 #include "server/common/time_util.h"
+#include "server/core/core_metrics.h"
 #include "server/store/session_names.h"
 #include "spdlog/spdlog.h"
 
@@ -391,6 +392,7 @@ void JobRunner::Run(const store::ClaimedSession& claimed) {
       });
       if (written.ok()) {
         broker_->Publish(completion.final_event);
+        Finished(session, v1::SESSION_STATUS_COMPLETED, start);
         spdlog::info("session {} completed in {} ms", id, elapsed_ms);
       } else if (written.code() == absl::StatusCode::kUnavailable &&
                  claimed.attempt < options_.max_attempts) {
@@ -426,6 +428,7 @@ void JobRunner::Run(const store::ClaimedSession& claimed) {
       });
       if (written.ok()) {
         broker_->Publish(failure.final_event);
+        Finished(session, failure.status, start);
         spdlog::info("session {} {}: {}", id,
                      store::SessionStatusName(failure.status),
                      std::string(failure.error.message()));
@@ -439,8 +442,17 @@ void JobRunner::Run(const store::ClaimedSession& claimed) {
   Unregister(id);
 }
 
+void JobRunner::Finished(const v1::Session& session, v1::SessionStatus status,
+                         absl::Time start) {
+  CoreMetrics& m = CoreMetrics::Get();
+  m.Finished(session.session_type(), status);
+  m.job_duration.With({store::SessionTypeName(session.session_type())})
+      .Observe(absl::Now() - start);
+}
+
 void JobRunner::RetryLater(const std::string& session_id, int attempt,
                            const absl::Status& why) {
+  CoreMetrics::Get().job_retries.Inc();
   // Capped exponential backoff with full jitter, then another attempt (here
   // or on any replica). If the release cannot be written either, the lease
   // runs out and the reaper re-queues the session.

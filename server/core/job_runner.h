@@ -88,6 +88,9 @@ class JobRunner {
                                              int attempt);
   void Unregister(const std::string& session_id);
   void PublishPersisted(const std::string& session_id, int64_t after_sequence);
+  // Counts a terminal state this job wrote.
+  static void Finished(const v1::Session& session, v1::SessionStatus status,
+                       absl::Time start);
   // Gives the session back for another attempt after a retryable failure.
   void RetryLater(const std::string& session_id, int attempt,
                   const absl::Status& why);

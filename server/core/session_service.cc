@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/errors.h"
 #include "server/common/time_util.h"
+#include "server/core/core_metrics.h"
 #include "server/core/page_token.h"
 #include "server/core/request_validation.h"
 #include "server/store/request_deadline.h"
@@ -103,6 +104,9 @@ void SessionService::Start() {
   timer_.RunAfter(options_.heartbeat_interval, [this] { HeartbeatLoop(); });
   timer_.RunAfter(options_.reap_interval, [this] { ReapLoop(); });
   follower_.Start();
+  if (options_.queue_sample_interval > absl::ZeroDuration()) {
+    timer_.RunAfter(absl::ZeroDuration(), [this] { QueueSampleLoop(); });
+  }
   if (options_.event_retention > absl::ZeroDuration()) {
     timer_.RunAfter(options_.prune_interval, [this] { PruneLoop(); });
   }
@@ -254,6 +258,10 @@ std::vector<absl::StatusOr<v1::Session>> SessionService::CreateOnDb(
     }
     if (result->inserted) {
       *inserted = true;
+      CoreMetrics::Get()
+          .sessions_created
+          .With({store::SessionTypeName(writes[k].session_type)})
+          .Inc();
       // Its whole history is the event just written: the channel opens
       // here without reading it back, for watchers that follow the answer
       // and for the claim a moment later.
@@ -327,9 +335,12 @@ int SessionService::ReserveSlots() {
 void SessionService::ClaimBatch() {
   const int room = ReserveSlots();
   if (room == 0) return;  // the claim loop comes back
+  const absl::Time start = absl::Now();
   auto claimed = sessions_->ClaimPending(
       options_.replica_id, room, options_.max_running_per_user, options_.lease,
       EventTemplate("", v1::SESSION_STATUS_RUNNING, 0, "started"));
+  CoreMetrics& m = CoreMetrics::Get();
+  m.claim_duration.Observe(absl::Now() - start);
   if (!claimed.ok()) {
     claiming_ -= room;
     spdlog::warn("claiming pending sessions failed: {}",
@@ -337,6 +348,7 @@ void SessionService::ClaimBatch() {
     return;
   }
   claiming_ -= room - static_cast<int>(claimed->size());
+  m.sessions_claimed.Inc(static_cast<double>(claimed->size()));
   for (auto& session : *claimed) StartJob(std::move(session));
 }
 
@@ -428,9 +440,28 @@ void SessionService::ReapLoop() {
       spdlog::warn("session {}: its worker's lease expired; now {}",
                    event.session_id(),
                    store::SessionStatusName(event.status()));
+      CoreMetrics::Get()
+          .lease_expiries
+          .With({event.status() == v1::SESSION_STATUS_PENDING
+                     ? "requeued"
+                     : store::SessionStatusName(event.status())})
+          .Inc();
     }
   });
   timer_.RunAfter(options_.reap_interval, [this] { ReapLoop(); });
+}
+
+void SessionService::QueueSampleLoop() {
+  if (stopping_.load()) return;
+  OnDb(store::TenantScope::System(), [this] {
+    auto stats = sessions_->ReadQueueStats();
+    if (!stats.ok()) return;  // the gauges keep their last reading
+    CoreMetrics& m = CoreMetrics::Get();
+    m.queue_pending.Set(static_cast<double>(stats->pending));
+    m.queue_oldest_age.Set(absl::ToDoubleSeconds(stats->oldest_pending_age));
+  });
+  timer_.RunAfter(options_.queue_sample_interval,
+                  [this] { QueueSampleLoop(); });
 }
 
 // Deletes old events in small batches, so no statement holds many locks.
@@ -555,6 +586,8 @@ void SessionService::Cancel(const Caller& caller,
     }
     if (outcome->cancelled_event.has_value()) {
       broker_.Publish(*outcome->cancelled_event);
+      CoreMetrics::Get().Finished(outcome->session.session_type(),
+                                  v1::SESSION_STATUS_CANCELLED);
     } else {
       runner_.Cancel(id);
     }

@@ -71,6 +71,9 @@ struct ServiceOptions {
   // prune_interval by every replica (the deletes are idempotent).
   absl::Duration event_retention = absl::Hours(24 * 30);
   absl::Duration prune_interval = absl::Minutes(10);
+  // How often the queue's depth and oldest age are read for the metrics
+  // (zero: never).
+  absl::Duration queue_sample_interval = absl::Seconds(5);
   // Channel retention, coalescing and the slow-watcher bound.
   BrokerOptions broker;
   JobOptions job;
@@ -163,6 +166,7 @@ class SessionService {
   void HeartbeatLoop();
   void ReapLoop();
   void PruneLoop();
+  void QueueSampleLoop();
   // Opens the session's channel from the events table and subscribes
   // `sink` to it (a session not running here). DB pool only.
   void OpenFromDb(const Caller& caller, const std::string& session_id,

@@ -79,6 +79,12 @@ struct ClaimedSession {
   v1::SessionEvent claim_event;
 };
 
+// The queue as QueueStats reads it.
+struct QueueStats {
+  int64_t pending = 0;
+  absl::Duration oldest_pending_age;  // zero when nothing is pending
+};
+
 // Result of RequestCancel.
 struct CancelOutcome {
   v1::Session session;  // the row after the change
@@ -247,6 +253,12 @@ class SessionStore {
   // rows per call. Returns how many it deleted.
   virtual absl::StatusOr<int64_t> PruneEvents(absl::Duration older_than,
                                               int limit) = 0;
+
+  // Pending sessions in the database and the age of the oldest (metrics).
+  // This default answers UNIMPLEMENTED.
+  virtual absl::StatusOr<QueueStats> ReadQueueStats() {
+    return absl::UnimplementedError("queue statistics");
+  }
 
   // Persisted events with sequence > after_sequence, ascending.
   virtual absl::StatusOr<std::vector<v1::SessionEvent>> ListEvents(

@@ -583,6 +583,11 @@ PgSessionStore::PgSessionStore(PgPool* pool) : pool_(pool) {
           ", run_after = NULL "
           "FROM eligible WHERE id = eligible.ranked_id RETURNING ",
           kColumns, ")", kOpenAttempts, "$1 ", kFromClaimed));
+  // On idx_ai_sessions_pending_user: reads the pending entries only.
+  pool_->Prepare("queue_stats",
+                 "SELECT count(*), coalesce((extract(epoch FROM now() - "
+                 "min(created_at)) * 1000000)::bigint, 0) FROM "
+                 "ai_analysis_sessions WHERE status = 'pending'");
   pool_->Prepare("close_attempt",
                  "UPDATE session_attempts SET ended_at = clock_timestamp(), "
                  "outcome = $3 WHERE session_id = $1 AND attempt = $2 AND "
@@ -889,6 +894,19 @@ std::vector<absl::StatusOr<CreatedSession>> PgSessionStore::CreateSessions(
         });
   }
   return out;
+}
+
+absl::StatusOr<QueueStats> PgSessionStore::ReadQueueStats() {
+  return pool_->With("read queue statistics",
+                     [&](pqxx::connection& conn) -> absl::StatusOr<QueueStats> {
+                       pqxx::nontransaction tx(conn);
+                       const pqxx::row row = tx.exec_prepared1("queue_stats");
+                       QueueStats stats;
+                       stats.pending = row[0].as<int64_t>();
+                       stats.oldest_pending_age = absl::Microseconds(
+                           std::max<int64_t>(0, row[1].as<int64_t>()));
+                       return stats;
+                     });
 }
 
 absl::StatusOr<v1::Session> PgSessionStore::GetSession(

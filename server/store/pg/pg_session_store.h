@@ -49,6 +49,7 @@ class PgSessionStore final : public SessionStore {
       const std::string& session_id, int attempt,
       absl::Duration retry_after = absl::ZeroDuration()) override;
   absl::StatusOr<bool> RecordProgress(const ProgressUpdate& update) override;
+  absl::StatusOr<QueueStats> ReadQueueStats() override;
   absl::Status CompleteSession(const Completion& completion) override;
   absl::Status FinishUnsuccessfully(const Failure& failure) override;
   absl::StatusOr<int64_t> PruneEvents(absl::Duration older_than,
