@@ -236,7 +236,9 @@ int Fail(const std::string& message) {
 }
 
 // Serving needs every migration applied, and none edited since.
-absl::Status CheckMigrated(const std::string& url) {
+// The number of migrations applied, all of them; or why the server must not
+// start on this database.
+absl::StatusOr<int> CheckMigrated(const std::string& url) {
   namespace mg = goodbuy::store::pg::migrate;
   auto catalog = mg::Catalog::Load(absl::GetFlag(FLAGS_sql_dir));
   if (!catalog.ok()) return catalog.status();
@@ -252,7 +254,7 @@ absl::Status CheckMigrated(const std::string& url) {
           "); run `analysis-server migrate up`"));
     }
   }
-  return absl::OkStatus();
+  return static_cast<int>(states->size());
 }
 
 std::string ReadFileOrEmpty(const std::string& path) {
@@ -420,9 +422,14 @@ int Serve() {
                                goodbuy::server::DescribeUrl(url), ": ",
                                status.message()));
     }
-    if (auto status = CheckMigrated(url); !status.ok()) {
-      return Fail(std::string(status.message()));
-    }
+    auto migrated = CheckMigrated(url);
+    if (!migrated.ok()) return Fail(std::string(migrated.status().message()));
+    goodbuy::metrics::Default()
+        .AddGauge("goodbuy_schema_migrations_applied",
+                  "Migrations applied to the database when this replica "
+                  "started (it does not start with one pending or edited).")
+        .With({})
+        .Set(*migrated);
   }
   // DB executor threads and job threads (which write their own progress)
   // each hold at most one connection, so neither waits for one.

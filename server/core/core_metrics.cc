@@ -38,6 +38,10 @@ CoreMetrics& CoreMetrics::Get() {
         r.AddCounter("goodbuy_events_published_total",
                      "Session events published to this replica's watchers.")
             .With({}),
+        r.AddCounter("goodbuy_watchers_cut_off_total",
+                     "Watchers ended with RESOURCE_EXHAUSTED for falling too "
+                     "far behind their session.")
+            .With({}),
         r.AddGauge("goodbuy_queue_pending_sessions",
                    "Pending sessions in the database (all replicas).")
             .With({}),

@@ -32,6 +32,8 @@ struct CoreMetrics {
   // Events published to this replica's broker (each once, however many
   // watchers it has).
   metrics::Counter& events_published;
+  // Watchers ended for falling behind (BrokerOptions::max_lag_partials).
+  metrics::Counter& watchers_cut_off;
   // Pending sessions in the database and the age of the oldest, sampled
   // by every replica (see ServiceOptions::queue_sample_interval).
   metrics::Gauge& queue_pending;

@@ -119,6 +119,7 @@ void EventBroker::Publish(const v1::SessionEvent& event) {
           total - channel->non_progress_before[sub->next_index_];
       if (behind > options_.max_lag_partials) {
         // Ends only this watcher; it resumes after what it received.
+        CoreMetrics::Get().watchers_cut_off.Inc();
         sub->ended_ = true;
         sub->end_status_ = WithDetail(
             absl::ResourceExhaustedError(absl::StrCat(

@@ -182,7 +182,10 @@ void Registry::AddCallbackGauge(const std::string& name,
 std::string Registry::Render() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::string out;
-  for (const auto& [name, e] : entries_) {
+  for (const auto& entry : entries_) {
+    // Not a structured binding: lambdas below capture these (C++17).
+    const std::string& name = entry.first;
+    const Entry& e = entry.second;
     const char* type = e.type == Type::kCounter     ? "counter"
                        : e.type == Type::kHistogram ? "histogram"
                                                     : "gauge";

@@ -7,6 +7,7 @@
 #include "absl/base/thread_annotations.h"
 #include "server/common/errors.h"
 #include "server/common/time_util.h"
+#include "server/metrics/metrics.h"
 #include "server/rpc/status_mapping.h"
 
 namespace goodbuy::rpc {
@@ -23,6 +24,7 @@ class EventStream::Sink final : public core::EventSink,
   void OnSubscribed(std::shared_ptr<core::Subscription> subscription) override {
     std::lock_guard<std::mutex> lock(mu_);
     subscription_ = std::move(subscription);
+    subscribed_at_ = absl::Now();
     MaybeWriteLocked();
   }
 
@@ -70,6 +72,20 @@ class EventStream::Sink final : public core::EventSink,
   void WriteDone(bool ok) {
     std::lock_guard<std::mutex> lock(mu_);
     writing_ = false;
+    if (ok && in_flight_ && !in_flight_->has_heartbeat()) {
+      static metrics::Histogram& lag =
+          metrics::Default()
+              .AddHistogram("goodbuy_event_delivery_seconds",
+                            "From an event's emission by its job to its "
+                            "write on a watcher's stream (live events; "
+                            "replayed ones are old by design).",
+                            {}, metrics::LatencyBuckets())
+              .With({});
+      // Events emitted before the watcher subscribed are history it asked
+      // for, not lag.
+      const absl::Time emitted = FromProtoTime(in_flight_->event_time());
+      if (emitted >= subscribed_at_) lag.Observe(absl::Now() - emitted);
+    }
     if (reactor_ == nullptr) return;
     if (!ok) {  // the client is gone: the call is over
       FinishLocked(pending_status_.value_or(grpc::Status::CANCELLED));
@@ -144,6 +160,7 @@ class EventStream::Sink final : public core::EventSink,
   std::optional<grpc::Status> pending_status_ ABSL_GUARDED_BY(mu_);
   std::string session_id_ ABSL_GUARDED_BY(mu_);
   absl::Time last_write_ ABSL_GUARDED_BY(mu_) = absl::Now();
+  absl::Time subscribed_at_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
 };
 
 EventStream::EventStream(core::SessionService* service,

@@ -106,11 +106,22 @@ TEST_F(MetricsTest, CountsSessionsAndCallsInPrometheusFormat) {
            "goodbuy.analysis.v1.AnalysisService/GetSession\",code=\"NOT_"
            "FOUND\"} 1\n",
            "goodbuy_jobs_running 0\n",
+           "goodbuy_schema_migrations_applied 10\n",
+           "goodbuy_watchers_cut_off_total 0\n",
+           "# TYPE goodbuy_event_delivery_seconds histogram\n",
+           "# TYPE goodbuy_db_pool_wait_seconds histogram\n",
            "# TYPE goodbuy_claim_duration_seconds histogram\n",
            "goodbuy_claim_duration_seconds_bucket{le=\"+Inf\"} ",
        }) {
     EXPECT_TRUE(absl::StrContains(text, line)) << line << "\n" << text;
   }
+  // Each session's live events were delivered and timed.
+  std::smatch delivered;
+  ASSERT_TRUE(std::regex_search(
+      text, delivered,
+      std::regex(R"(goodbuy_event_delivery_seconds_count (\d+))")))
+      << text;
+  EXPECT_GE(std::stoi(delivered[1]), 3);
   // No session id (or any other unbounded value) is a label.
   EXPECT_FALSE(std::regex_search(
       text, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}")))

@@ -5,11 +5,14 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "server/metrics/metrics.h"
 #include "spdlog/spdlog.h"
 
 namespace goodbuy::store::pg {
 
-absl::Status CurrentExceptionToStatus(const char* what) {
+namespace {
+
+absl::Status Classified(const char* what) {
   try {
     throw;
   } catch (const pqxx::broken_connection& e) {
@@ -66,6 +69,19 @@ absl::Status CurrentExceptionToStatus(const char* what) {
     spdlog::error("{}: {}", what, e.what());
     return absl::InternalError(absl::StrCat(what, ": internal error"));
   }
+}
+
+}  // namespace
+
+absl::Status CurrentExceptionToStatus(const char* what) {
+  absl::Status status = Classified(what);
+  static metrics::Family<metrics::Counter>& errors =
+      metrics::Default().AddCounter(
+          "goodbuy_db_errors_total",
+          "Database statements that failed, by the gRPC code they map to.",
+          {"code"});
+  errors.With({absl::StatusCodeToString(status.code())}).Inc();
+  return status;
 }
 
 }  // namespace goodbuy::store::pg

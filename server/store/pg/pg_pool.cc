@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "server/metrics/metrics.h"
 #include "server/store/request_deadline.h"
 
 namespace goodbuy::store::pg {
@@ -68,10 +69,18 @@ void PgPool::Setup(pqxx::connection& conn) {
 }
 
 absl::StatusOr<PgPool::Lease> PgPool::Acquire(const char* what) {
+  static metrics::Histogram& waits =
+      metrics::Default()
+          .AddHistogram("goodbuy_db_pool_wait_seconds",
+                        "Time a database call waited for a pooled connection.",
+                        {}, metrics::LatencyBuckets())
+          .With({});
   Lease lease;
   {
+    const absl::Time start = absl::Now();
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [this] { return !idle_.empty() || lent_ < options_.size; });
+    waits.Observe(absl::Now() - start);
     if (!idle_.empty()) {
       lease = std::move(idle_.back());
       idle_.pop_back();
