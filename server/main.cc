@@ -32,6 +32,7 @@
 #include "server/core/executor.h"
 #include "server/core/rate_limiter.h"
 #include "server/core/session_service.h"
+#include "server/logging/json_formatter.h"
 #include "server/metrics/http_exporter.h"
 #include "server/metrics/metrics.h"
 #include "server/migrate_command.h"
@@ -196,6 +197,10 @@ ABSL_FLAG(std::string, signing_key, "",
 ABSL_FLAG(std::string, kid, "", "token: the key id header, with --signing_key");
 ABSL_FLAG(std::string, port_file, "",
           "write the bound port to this file once serving (for tests)");
+ABSL_FLAG(std::string, log_format, EnvOr("ANALYSIS_LOG_FORMAT", "text"),
+          "text: one readable line per event; json: one JSON object per line "
+          "(time, level, msg, replica, and session_id, attempt, trace_id "
+          "where known) for log shippers (env ANALYSIS_LOG_FORMAT)");
 ABSL_FLAG(std::string, log_level, EnvOr("ANALYSIS_LOG_LEVEL", "info"),
           "trace, debug, info, warn, error (env ANALYSIS_LOG_LEVEL)");
 
@@ -602,8 +607,16 @@ int main(int argc, char** argv) {
   absl::SetFlagsUsageConfig(usage_config);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   spdlog::set_level(spdlog::level::from_str(absl::GetFlag(FLAGS_log_level)));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v",
-                      spdlog::pattern_time_type::utc);
+  if (const std::string format = absl::GetFlag(FLAGS_log_format);
+      format == "json") {
+    spdlog::set_formatter(std::make_unique<goodbuy::logging::JsonFormatter>(
+        absl::GetFlag(FLAGS_replica_id)));
+  } else if (format == "text") {
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v",
+                        spdlog::pattern_time_type::utc);
+  } else {
+    return Fail("--log_format must be text or json");
+  }
   setenv("PGCONNECT_TIMEOUT", "5", /*overwrite=*/0);
   const std::string command = args.size() > 1 ? args[1] : "";
   if (command == "serve") return Serve();

@@ -18,6 +18,7 @@
 #include "server/common/errors.h"
 #include "server/common/time_util.h"
 #include "server/core/core_metrics.h"
+#include "server/logging/log_context.h"
 #include "server/store/session_names.h"
 #include "spdlog/spdlog.h"
 
@@ -322,6 +323,7 @@ void JobRunner::Run(const store::ClaimedSession& claimed) {
   const v1::Session& session = claimed.session;
   const std::string& id = session.session_id();
   const absl::Time start = absl::Now();
+  const logging::ScopedLogContext log_context(id, claimed.attempt);
   auto stop = Register(id, claimed.attempt);
   SessionRun run(options_, sessions_, broker_, claimed, stop);
 

@@ -11,6 +11,7 @@
 #include "server/core/core_metrics.h"
 #include "server/core/page_token.h"
 #include "server/core/request_validation.h"
+#include "server/logging/log_context.h"
 #include "server/store/request_deadline.h"
 #include "server/store/session_names.h"
 #include "spdlog/spdlog.h"
@@ -128,11 +129,14 @@ void SessionService::Shutdown(absl::Duration grace) {
 bool SessionService::OnDb(store::TenantScope scope,
                           std::function<void()> task) {
   if (stopping_.load()) return false;
-  return db_pool_->Post(
-      [scope = std::move(scope), task = std::move(task)]() mutable {
-        store::ScopedTenant tenant(std::move(scope));
-        task();
-      });
+  // The caller's log context (its trace id) follows the work.
+  return db_pool_->Post([scope = std::move(scope), task = std::move(task),
+                         log = logging::CurrentLogContext()]() mutable {
+    store::ScopedTenant tenant(std::move(scope));
+    logging::ScopedLogContext context(log.session_id, log.attempt,
+                                      log.trace_id);
+    task();
+  });
 }
 
 bool SessionService::MaySee(const Caller& caller, const std::string& user_id,

@@ -1,7 +1,9 @@
 #include "server/rpc/analysis_service.h"
 
+#include <string>
 #include <utility>
 
+#include "server/logging/log_context.h"
 #include "server/rpc/status_mapping.h"
 
 namespace goodbuy::rpc {
@@ -16,6 +18,20 @@ core::SessionService::Callback<T> Finisher(grpc::ServerUnaryReactor* reactor,
     if (result.ok()) *response = *std::move(result);
     reactor->Finish(ToGrpcStatus(result.status()));
   };
+}
+
+// The trace id of the call's W3C `traceparent` header, for its log lines
+// (and those of the database work it queues).
+logging::ScopedLogContext TraceScope(
+    const grpc::CallbackServerContext& context) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find("traceparent");
+  std::string trace;
+  if (it != metadata.end()) {
+    trace = logging::TraceIdFromTraceparent(
+        std::string(it->second.data(), it->second.size()));
+  }
+  return logging::ScopedLogContext("", 0, std::move(trace));
 }
 
 // The client's deadline, for the database statements the call makes.
@@ -39,6 +55,7 @@ template <typename Call>
 grpc::ServerUnaryReactor* AnalysisServiceImpl::Unary(
     grpc::CallbackServerContext* context, const Call& call) {
   auto* reactor = context->DefaultReactor();
+  const logging::ScopedLogContext trace = TraceScope(*context);
   auto caller = authenticator_->Authenticate(*context);
   if (!caller.ok()) {
     reactor->Finish(ToGrpcStatus(caller.status()));
@@ -97,6 +114,7 @@ grpc::ServerUnaryReactor* AnalysisServiceImpl::GetUsage(
 grpc::ServerWriteReactor<v1::SessionEvent>* AnalysisServiceImpl::WatchSession(
     grpc::CallbackServerContext* context,
     const v1::WatchSessionRequest* request) {
+  const logging::ScopedLogContext trace = TraceScope(*context);
   auto* stream = new EventStream(service_, &streams_,
                                  authenticator_->Authenticate(*context));
   stream->Watch(*request);
@@ -106,6 +124,7 @@ grpc::ServerWriteReactor<v1::SessionEvent>* AnalysisServiceImpl::WatchSession(
 grpc::ServerWriteReactor<v1::SessionEvent>* AnalysisServiceImpl::RunSession(
     grpc::CallbackServerContext* context,
     const v1::RunSessionRequest* request) {
+  const logging::ScopedLogContext trace = TraceScope(*context);
   auto* stream = new EventStream(service_, &streams_,
                                  authenticator_->Authenticate(*context));
   stream->Run(*request);
