@@ -22,12 +22,15 @@
 #include "absl/strings/str_cat.h"
 #include "client/analysis_client.h"
 #include "gtest/gtest.h"
+#include "tests/e2e/metrics_scrape.h"
 #include "tests/e2e/watch_all.h"
 #include "tests/testing/test_env.h"
 
 namespace goodbuy {
 namespace {
 
+using ::goodbuy::e2e::MetricsPort;
+using ::goodbuy::e2e::Scrape;
 using ::goodbuy::e2e::WatchAll;
 namespace v1 = ::goodbuy::analysis::v1;
 
@@ -50,22 +53,6 @@ int FreePort() {
   }
   close(fd);
   return port;
-}
-
-// The metrics port the server logged ("metrics on http://host:PORT/metrics").
-int MetricsPort(const testing::ServerProcess& server) {
-  std::smatch m;
-  const std::string log = server.Log();
-  static const std::regex kLine(R"(metrics on http://[^:]+:(\d+)/metrics)");
-  return std::regex_search(log, m, kLine) ? std::stoi(m[1]) : 0;
-}
-
-std::string Scrape(int port, std::string* content_type = nullptr) {
-  httplib::Client http("127.0.0.1", port);
-  auto res = http.Get("/metrics");
-  if (!res || res->status != 200) return "";
-  if (content_type) *content_type = res->get_header_value("Content-Type");
-  return res->body;
 }
 
 class MetricsTest : public testing::DemoServerTest {
