@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the dev preset (Debug + ASan/UBSan) and runs every check: buf lint on proto/, the
-# clang-format check of server/ client/ tests/, all ctest suites against a throwaway
+# clang-format check of server/ client/ tests/, the validation of deploy/ (Kubernetes
+# manifests, compose file, Dockerfile: tools/validate_deploy.mjs), all ctest suites against a throwaway
 # PostgreSQL started on a free port in a temporary folder (always stopped and removed), and
 # the libFuzzer targets of tests/fuzz (fuzz preset, clang) for FUZZ_SECONDS each (30) on copies
 # of their seed corpora.
@@ -82,6 +83,9 @@ check() {
 buf_lint() { (cd proto && run_buf lint); }
 
 # shellcheck disable=SC2317
+deploy_check() { node tools/validate_deploy.mjs build/dev/server/analysis-server; }
+
+# shellcheck disable=SC2317
 clang_format_check() {
   local files=()
   mapfile -d '' files < <(find server client tests -type f \( -name '*.cc' -o -name '*.h' \) \
@@ -132,6 +136,10 @@ if ((BUILD)); then
   fi
 fi
 [[ -f build/dev/CTestTestfile.cmake ]] || die "build/dev is not configured; run without --no-build"
+if ((CHECKS)); then
+  # After the build: it also checks every flag and variable deploy/ uses against the server.
+  check "deploy manifests (deploy/: Kubernetes, compose, Dockerfile)" deploy_check
+fi
 
 # 4. A throwaway PostgreSQL (in /tmp: short socket path, reachable by the postgres user as root).
 TMP_DIR="$(mktemp -d /tmp/goodbuy-test.XXXXXX)"

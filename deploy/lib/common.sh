@@ -100,7 +100,8 @@ ensure_packages() {
     die "apt-get install failed"
 }
 
-# ensure_tools: tools/node_modules/.bin/buf from tools/package-lock.json, and the dependencies of
+# ensure_tools: tools/node_modules (buf, and the validators tools/validate_deploy.mjs uses) from
+# tools/package-lock.json, and the dependencies of
 # the Node.js dashboard example from client/node/package-lock.json (npm ci each), unless present
 # and up to date.
 ensure_tools() {
@@ -109,7 +110,7 @@ ensure_tools() {
   if [[ ! -x "$buf" || ! "$tools/node_modules/.package-lock.json" -nt "$tools/package-lock.json" ]] ||
     ! "$buf" --version >/dev/null 2>&1; then
     command -v npm >/dev/null 2>&1 || die "npm not found; install Node.js >= 18 and npm"
-    log "installing buf (npm ci --prefix tools)"
+    log "installing the developer tools: buf, the deploy validators (npm ci --prefix tools)"
     npm ci --prefix "$tools" --no-audit --no-fund --loglevel=error >&2 || die "npm ci --prefix tools failed"
     "$buf" --version >/dev/null 2>&1 || die "$buf does not run"
   fi
