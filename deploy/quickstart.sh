@@ -135,7 +135,9 @@ export ANALYSIS_TOKEN_FILE="$TOKEN_DIR/operator.jwt"
 
 # 5. Serve.
 log "starting analysis-server on 127.0.0.1:$PORT (log: $SERVER_LOG)"
-"$SERVER_BIN" serve --listen="127.0.0.1:$PORT" >"$SERVER_LOG" 2>&1 &
+# Prometheus metrics on a free loopback port, unless ANALYSIS_METRICS_LISTEN says otherwise.
+METRICS_LISTEN="${ANALYSIS_METRICS_LISTEN:-127.0.0.1:$(free_port)}"
+"$SERVER_BIN" serve --listen="127.0.0.1:$PORT" --metrics_listen="$METRICS_LISTEN" >"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
 up=0
 for ((i = 0; i < 600; i++)); do
@@ -163,6 +165,7 @@ cat <<EOF
 
 analysis-server is serving on $SERVER_ADDR (log: $SERVER_LOG)
 DATABASE_URL=$DATABASE_URL
+Prometheus metrics: curl -s http://$METRICS_LISTEN/metrics | grep '^goodbuy_sessions'
 
 Every call needs a bearer token. In another terminal, act as the operator (admin: every
 tenant), valid for 7 days:
