@@ -452,6 +452,18 @@ int Serve() {
         " (grant the role to the login user, or set "
         "--db_role; see docs/security.md)"));
   }
+  // Each DB thread and each job thread may hold a connection: say so now
+  // if PostgreSQL cannot give them all, instead of failing calls later.
+  if (auto budget = pool.ReadConnectionBudget();
+      budget.ok() && pool_options.size > budget->available()) {
+    spdlog::warn(
+        "--db_threads={} and --workers={} may open {} connections, but "
+        "PostgreSQL accepts only {} more (max_connections={}, {} reserved, "
+        "{} in use): calls and jobs will fail with UNAVAILABLE when it runs "
+        "out; lower --workers or raise max_connections",
+        db_threads, workers, pool_options.size, budget->available(),
+        budget->max_connections, budget->reserved, budget->in_use);
+  }
   if (pool_options.role.empty()) {
     spdlog::warn(
         "--db_role is empty: row-level security does not apply if the login "

@@ -1,7 +1,8 @@
 // Per-session limits enforced by a real server: a job that runs past its
 // maximum run time fails with DEADLINE_EXCEEDED (and is not retried), and a
 // user's running sessions never exceed the per-user cap, so another user's
-// session still gets a worker.
+// session still gets a worker. A server that may open more connections than
+// PostgreSQL accepts says so when it starts.
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +20,7 @@ namespace v1 = ::goodbuy::analysis::v1;
 
 using ::goodbuy::e2e::WatchAll;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 TEST(LimitsTest, JobPastItsMaximumRunTimeFailsWithDeadlineExceeded) {
   testing::ScratchDatabase db;
@@ -44,6 +46,25 @@ TEST(LimitsTest, JobPastItsMaximumRunTimeFailsWithDeadlineExceeded) {
                                 "ai_analysis_sessions WHERE id = '" +
                                     session->session_id() + "'"),
             "1/4");  // failed at once, not retried
+}
+
+TEST(LimitsTest, MoreThreadsThanConnectionsIsWarnedAtStart) {
+  testing::ScratchDatabase db;
+  db.MigrateAndLoadDemo();
+  const int max_connections = std::stoi(testing::QueryValue(
+      db.url(), "SELECT current_setting('max_connections')"));
+  {
+    testing::ServerProcess fits(db.url(), {"--workers=2"});
+    EXPECT_THAT(fits.Log(), Not(HasSubstr("PostgreSQL accepts only")));
+  }
+  testing::ServerProcess over(
+      db.url(), {"--workers=" + std::to_string(max_connections + 10)});
+  EXPECT_THAT(over.Log(), HasSubstr("PostgreSQL accepts only"));
+  EXPECT_THAT(over.Log(),
+              HasSubstr("lower --workers or raise max_connections"));
+  // It still serves: the warning names a risk, not a failure.
+  client::AnalysisClient client(over.target(), testing::ClientOptions());
+  EXPECT_TRUE(client.ListSessions(v1::ListSessionsRequest()).ok());
 }
 
 TEST(LimitsTest, PerUserCapLeavesWorkersForOtherUsers) {

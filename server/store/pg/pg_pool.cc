@@ -37,6 +37,24 @@ absl::Status PgPool::CheckConnection() {
   }
 }
 
+absl::StatusOr<PgPool::ConnectionBudget> PgPool::ReadConnectionBudget() {
+  return With("read the connection limit",
+              [](pqxx::connection& conn) -> absl::StatusOr<ConnectionBudget> {
+                pqxx::nontransaction tx(conn);
+                const pqxx::row row = tx.exec1(
+                    "SELECT current_setting('max_connections')::int, "
+                    "current_setting('superuser_reserved_connections')::int, "
+                    "(SELECT count(*) FROM pg_stat_activity WHERE "
+                    "backend_type = 'client backend')::int");
+                ConnectionBudget budget;
+                budget.max_connections = row[0].as<int>();
+                budget.reserved = row[1].as<int>();
+                // This pool's own connection is one of them, and is reused.
+                budget.in_use = row[2].as<int>() - 1;
+                return budget;
+              });
+}
+
 void PgPool::Setup(pqxx::connection& conn) {
   pqxx::nontransaction tx(conn);
   // No bitmap scans: the claim's scans of the queue (pending and running

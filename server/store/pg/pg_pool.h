@@ -58,6 +58,16 @@ class PgPool {
   // UNAVAILABLE carries libpq's reason (for the operator's terminal only).
   absl::Status CheckConnection();
 
+  // How many more connections PostgreSQL accepts now: max_connections, less
+  // the superuser reserve, less those open (every client's).
+  struct ConnectionBudget {
+    int max_connections = 0;
+    int reserved = 0;
+    int in_use = 0;
+    int available() const { return max_connections - reserved - in_use; }
+  };
+  absl::StatusOr<ConnectionBudget> ReadConnectionBudget();
+
   // Runs fn(pqxx::connection&) -> absl::Status or absl::StatusOr<T>.
   // Under a request deadline (request_deadline.h) the connection's
   // statement_timeout is lowered to the time left for the duration of `fn`,
