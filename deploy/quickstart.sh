@@ -38,12 +38,17 @@ SERVER_BIN="$BUILD_DIR/server/analysis-server"
 CTL_BIN="$BUILD_DIR/client/analysisctl"
 SERVER_LOG="$STATE_DIR/analysis-server.log"
 SERVER_PID=""
+DASHBOARD_PID=""
 PG_DATA=""
 
 # shellcheck disable=SC2317  # invoked by the trap
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  if [[ -n "$DASHBOARD_PID" ]]; then
+    kill -TERM "$DASHBOARD_PID" 2>/dev/null || true
+    wait "$DASHBOARD_PID" 2>/dev/null || true
+  fi
   if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
     log "stopping analysis-server (pid $SERVER_PID)"
     kill -TERM "$SERVER_PID" 2>/dev/null || true
@@ -161,11 +166,28 @@ log "$CTL_SHOWN --server=$SERVER_ADDR --token_file=$TOKEN_SHOWN/dana.jwt run --b
 "$CTL_BIN" --server="$SERVER_ADDR" --token_file="$TOKEN_DIR/dana.jwt" run --business=biz_demo_cafe \
   --type=health || warn "the demo analysis did not complete (see $SERVER_LOG)"
 
+# 7. The live dashboard, acting for Dana (dashboard/server.mjs relays the gRPC API to the page).
+DASHBOARD_URL=""
+if command -v node >/dev/null 2>&1 && [[ -d "$GOODBUY_ROOT/dashboard/node_modules" ]]; then
+  DASHBOARD_LOG="$STATE_DIR/dashboard.log"
+  ANALYSIS_SERVER="$SERVER_ADDR" ANALYSIS_TOKEN_FILE="$TOKEN_DIR/dana.jwt" \
+    DASHBOARD_LISTEN="127.0.0.1:$(free_port)" node "$GOODBUY_ROOT/dashboard/server.mjs" \
+    >"$DASHBOARD_LOG" 2>&1 &
+  DASHBOARD_PID=$!
+  for ((i = 0; i < 100; i++)); do
+    DASHBOARD_URL="$(grep -o 'http://[0-9.]*:[0-9]*/' "$DASHBOARD_LOG" 2>/dev/null | head -n 1 || true)"
+    [[ -n "$DASHBOARD_URL" ]] && break
+    sleep 0.1
+  done
+  [[ -n "$DASHBOARD_URL" ]] || warn "the dashboard did not start (log: $DASHBOARD_LOG)"
+fi
+
 cat <<EOF
 
 analysis-server is serving on $SERVER_ADDR (log: $SERVER_LOG)
 DATABASE_URL=$DATABASE_URL
 Prometheus metrics: curl -s http://$METRICS_LISTEN/metrics | grep '^goodbuy_sessions'
+Live dashboard (as Dana Reyes): ${DASHBOARD_URL:-not started (needs node and npm ci --prefix dashboard)}
 
 Every call needs a bearer token. In another terminal, act as the operator (admin: every
 tenant), valid for 7 days:

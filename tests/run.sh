@@ -112,7 +112,9 @@ run_fuzzer() {
 }
 
 # 1. Packages and tools.
-packages=("${GOODBUY_PG_PACKAGES[@]}" clang-format ca-certificates prometheus)
+# prometheus: promtool and a real Prometheus for the metrics tests; chromium: the dashboard's
+# browser test.
+packages=("${GOODBUY_PG_PACKAGES[@]}" clang-format ca-certificates prometheus chromium)
 if ((BUILD)); then packages+=("${GOODBUY_BUILD_PACKAGES[@]}"); fi
 if ((FUZZ)); then packages+=("${GOODBUY_FUZZ_PACKAGES[@]}"); fi
 read -r -a node_pkgs <<<"$(node_packages)"

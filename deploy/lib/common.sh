@@ -101,7 +101,7 @@ ensure_packages() {
 }
 
 # ensure_tools: tools/node_modules (buf, and the validators tools/validate_deploy.mjs uses) from
-# tools/package-lock.json, and the dependencies of
+# tools/package-lock.json, the dashboard's (dashboard/package-lock.json), and the dependencies of
 # the Node.js dashboard example from client/node/package-lock.json (npm ci each), unless present
 # and up to date.
 ensure_tools() {
@@ -113,6 +113,15 @@ ensure_tools() {
     log "installing the developer tools: buf, the deploy validators (npm ci --prefix tools)"
     npm ci --prefix "$tools" --no-audit --no-fund --loglevel=error >&2 || die "npm ci --prefix tools failed"
     "$buf" --version >/dev/null 2>&1 || die "$buf does not run"
+  fi
+
+  local dashboard="$GOODBUY_ROOT/dashboard"
+  if [[ ! -d "$dashboard/node_modules/@grpc/grpc-js" ||
+    ! "$dashboard/node_modules/.package-lock.json" -nt "$dashboard/package-lock.json" ]]; then
+    command -v npm >/dev/null 2>&1 || die "npm not found; install Node.js >= 18 and npm"
+    log "installing the dashboard's dependencies (npm ci --prefix dashboard)"
+    npm ci --prefix "$dashboard" --no-audit --no-fund --loglevel=error >&2 ||
+      die "npm ci --prefix dashboard failed"
   fi
 
   local node_client="$GOODBUY_ROOT/client/node"
