@@ -129,17 +129,20 @@ if (!ajv.validate(schema, compose)) {
   for (const e of ajv.errors) fail("compose.yaml", `${e.instancePath || "/"} ${e.message}`);
 }
 
-// Dockerfile.
-const dockerfile = readFileSync(join(deploy, "Dockerfile"), "utf8");
-collect(dockerfile);
-for (const d of validateDockerfile(dockerfile)) {
-  const line = `line ${d.range.start.line + 1}: ${d.message}`;
-  if (d.severity === 1) fail("Dockerfile", line);
-  else console.log(`Dockerfile: warning: ${line}`);
-}
-const users = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
-if (!users.length || /^(root|0)(:|$)/.test(users.at(-1))) {
-  fail("Dockerfile", "the runtime stage must end with a non-root USER");
+// Dockerfiles: the server's and the dashboard's.
+const dockerfiles = readdirSync(deploy).filter((f) => f === "Dockerfile" || f.endsWith(".Dockerfile"));
+for (const name of dockerfiles) {
+  const dockerfile = readFileSync(join(deploy, name), "utf8");
+  collect(dockerfile);
+  for (const d of validateDockerfile(dockerfile)) {
+    const line = `line ${d.range.start.line + 1}: ${d.message}`;
+    if (d.severity === 1) fail(name, line);
+    else console.log(`${name}: warning: ${line}`);
+  }
+  const users = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
+  if (!users.length || /^(root|0)(:|$)/.test(users.at(-1))) {
+    fail(name, "the runtime stage must end with a non-root USER");
+  }
 }
 
 // Flags and environment variables against the server's own help.
@@ -155,8 +158,12 @@ if (server) {
   for (const flag of used.flags) {
     if (!help.includes(`--${flag} `) && !help.includes(`--${flag} (`)) fail("flags", `--${flag} is not a flag of ${server}`);
   }
+  // Read by the clients (the dashboard, analysisctl), not by the server.
+  const clientSide = new Set(["ANALYSIS_SERVER", "ANALYSIS_TOKEN", "ANALYSIS_TOKEN_FILE"]);
   for (const name of used.env) {
-    if (!help.includes(name)) fail("environment", `${name} is not read by ${server}`);
+    if (!clientSide.has(name) && !help.includes(name)) {
+      fail("environment", `${name} is not read by ${server}`);
+    }
   }
 }
 
@@ -166,4 +173,4 @@ if (problems.length) {
 }
 console.log(
   `deploy/ is valid: ${docs.length} Kubernetes objects in ${files.length} files, ` +
-  `compose.yaml, Dockerfile` + (server ? `; ${used.flags.size} flags and ${used.env.size} variables known to the server` : ""));
+  `compose.yaml, ${dockerfiles.join(", ")}` + (server ? `; ${used.flags.size} flags and ${used.env.size} variables known to the server` : ""));
