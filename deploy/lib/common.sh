@@ -100,38 +100,27 @@ ensure_packages() {
     die "apt-get install failed"
 }
 
-# ensure_tools: tools/node_modules (buf, and the validators tools/validate_deploy.mjs uses) from
-# tools/package-lock.json, the dashboard's (dashboard/package-lock.json), and the dependencies of
-# the Node.js dashboard example from client/node/package-lock.json (npm ci each), unless present
-# and up to date.
+# npm_ci_if_stale DIR WHAT [MUST_EXIST]: npm ci --prefix DIR when DIR/node_modules is missing,
+# older than DIR/package-lock.json, or lacks MUST_EXIST (a path under it).
+npm_ci_if_stale() {
+  local dir="$GOODBUY_ROOT/$1" what=$2 must="${3:-}"
+  if [[ -d "$dir/node_modules" && "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]] &&
+    [[ -z "$must" || -e "$dir/node_modules/$must" ]]; then
+    return 0
+  fi
+  command -v npm >/dev/null 2>&1 || die "npm not found; install Node.js >= 18 and npm"
+  log "installing $what (npm ci --prefix $1)"
+  npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >&2 || die "npm ci --prefix $1 failed"
+}
+
+# ensure_tools: the npm dependencies, each from its package-lock.json: tools/ (buf, and the
+# validators tools/validate_deploy.mjs uses), dashboard/, and client/node/ (the Node.js client
+# example).
 ensure_tools() {
-  local tools="$GOODBUY_ROOT/tools"
-  local buf="$tools/node_modules/.bin/buf"
-  if [[ ! -x "$buf" || ! "$tools/node_modules/.package-lock.json" -nt "$tools/package-lock.json" ]] ||
-    ! "$buf" --version >/dev/null 2>&1; then
-    command -v npm >/dev/null 2>&1 || die "npm not found; install Node.js >= 18 and npm"
-    log "installing the developer tools: buf, the deploy validators (npm ci --prefix tools)"
-    npm ci --prefix "$tools" --no-audit --no-fund --loglevel=error >&2 || die "npm ci --prefix tools failed"
-    "$buf" --version >/dev/null 2>&1 || die "$buf does not run"
-  fi
-
-  local dashboard="$GOODBUY_ROOT/dashboard"
-  if [[ ! -d "$dashboard/node_modules/@grpc/grpc-js" ||
-    ! "$dashboard/node_modules/.package-lock.json" -nt "$dashboard/package-lock.json" ]]; then
-    command -v npm >/dev/null 2>&1 || die "npm not found; install Node.js >= 18 and npm"
-    log "installing the dashboard's dependencies (npm ci --prefix dashboard)"
-    npm ci --prefix "$dashboard" --no-audit --no-fund --loglevel=error >&2 ||
-      die "npm ci --prefix dashboard failed"
-  fi
-
-  local node_client="$GOODBUY_ROOT/client/node"
-  if [[ ! -d "$node_client/node_modules/@grpc/grpc-js" ||
-    ! "$node_client/node_modules/.package-lock.json" -nt "$node_client/package-lock.json" ]]; then
-    command -v npm >/dev/null 2>&1 || die "npm not found; install Node.js >= 18 and npm"
-    log "installing the Node.js client's dependencies (npm ci --prefix client/node)"
-    npm ci --prefix "$node_client" --no-audit --no-fund --loglevel=error >&2 ||
-      die "npm ci --prefix client/node failed"
-  fi
+  npm_ci_if_stale tools "the developer tools: buf, the deploy validators" .bin/buf
+  "$(buf_bin)" --version >/dev/null 2>&1 || die "$(buf_bin) does not run"
+  npm_ci_if_stale dashboard "the dashboard's dependencies" @grpc/grpc-js
+  npm_ci_if_stale client/node "the Node.js client's dependencies" @grpc/grpc-js
 }
 
 buf_bin() { echo "$GOODBUY_ROOT/tools/node_modules/.bin/buf"; }

@@ -41,30 +41,18 @@ std::string FormatValue(double v) {
   return std::string(buffer, end);
 }
 
-std::string EscapeLabel(const std::string& value) {
+// Backslashes and newlines escaped, and double quotes too in label values
+// (the text format's two escaping rules).
+std::string Escape(const std::string& text, bool quotes) {
   std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
+  out.reserve(text.size());
+  for (char c : text) {
     if (c == '\\') {
       out += "\\\\";
-    } else if (c == '"') {
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '"' && quotes) {
       out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-std::string EscapeHelp(const std::string& help) {
-  std::string out;
-  for (char c : help) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
     } else {
       out += c;
     }
@@ -78,7 +66,7 @@ std::string LabelSet(const Labels& names, const Labels& values,
   std::string out;
   for (size_t i = 0; i < names.size() && i < values.size(); ++i) {
     absl::StrAppend(&out, out.empty() ? "" : ",", names[i], "=\"",
-                    EscapeLabel(values[i]), "\"");
+                    Escape(values[i], /*quotes=*/true), "\"");
   }
   if (!extra.empty()) absl::StrAppend(&out, out.empty() ? "" : ",", extra);
   return out.empty() ? "" : absl::StrCat("{", out, "}");
@@ -189,8 +177,9 @@ std::string Registry::Render() const {
     const char* type = e.type == Type::kCounter     ? "counter"
                        : e.type == Type::kHistogram ? "histogram"
                                                     : "gauge";
-    absl::StrAppend(&out, "# HELP ", name, " ", EscapeHelp(e.help), "\n",
-                    "# TYPE ", name, " ", type, "\n");
+    absl::StrAppend(&out, "# HELP ", name, " ",
+                    Escape(e.help, /*quotes=*/false), "\n", "# TYPE ", name,
+                    " ", type, "\n");
     switch (e.type) {
       case Type::kCounter:
         e.counters->ForEach([&](const Labels& values, const Counter& c) {

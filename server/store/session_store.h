@@ -255,10 +255,7 @@ class SessionStore {
                                               int limit) = 0;
 
   // Pending sessions in the database and the age of the oldest (metrics).
-  // This default answers UNIMPLEMENTED.
-  virtual absl::StatusOr<QueueStats> ReadQueueStats() {
-    return absl::UnimplementedError("queue statistics");
-  }
+  virtual absl::StatusOr<QueueStats> ReadQueueStats() = 0;
 
   // Persisted events with sequence > after_sequence, ascending.
   virtual absl::StatusOr<std::vector<v1::SessionEvent>> ListEvents(

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -80,6 +81,8 @@ TEST(DashboardTest, BrowserStartsWatchesAndCancelsAnalyses) {
 
   const std::string screenshot =
       std::string(GOODBUY_BUILD_DIR) + "/dashboard.png";
+  std::remove(
+      screenshot.c_str());  // an earlier run's must not pass for this one's
   const int rc = testing::RunCommand(
       {"node", root + "/dashboard/test/dashboard_test.mjs", url, screenshot},
       &out, /*timeout_seconds=*/180);

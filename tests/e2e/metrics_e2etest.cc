@@ -199,5 +199,33 @@ TEST_F(MetricsTest, RealPrometheusScrapesTheServer) {
   EXPECT_TRUE(absl::StrContains(body, "\"job\":\"analysis-server\"")) << body;
 }
 
+TEST(QueueMetricsTest, AnApiOnlyReplicaReportsTheQueueItCannotRun) {
+  testing::ScratchDatabase db;
+  db.MigrateAndLoadDemo();
+  // No job threads: what it creates stays pending.
+  testing::ServerProcess api(db.url(),
+                             {"--workers=0", "--metrics_listen=127.0.0.1:0"});
+  const int port = MetricsPort(api);
+  ASSERT_GT(port, 0) << api.Log();
+  client::AnalysisClient c(api.target(), testing::ClientOptions());
+  v1::CreateSessionRequest request;
+  request.set_business_id("biz_demo_cafe");
+  request.set_session_type(v1::SESSION_TYPE_HEALTH_ANALYSIS);
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(c.CreateSession(request).ok());
+  // Sampled every 5 s.
+  std::string text;
+  for (int i = 0; i < 150; ++i) {
+    text = Scrape(port);
+    if (e2e::SampleValue(text, "goodbuy_queue_pending_sessions") == 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(e2e::SampleValue(text, "goodbuy_queue_pending_sessions"), 2)
+      << text;
+  EXPECT_GT(e2e::SampleValue(text, "goodbuy_queue_oldest_pending_age_seconds"),
+            0)
+      << text;
+  EXPECT_EQ(e2e::SampleValue(text, "goodbuy_job_slots"), 0);
+}
+
 }  // namespace
 }  // namespace goodbuy

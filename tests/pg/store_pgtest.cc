@@ -355,6 +355,32 @@ TEST_F(PgStoreTest, CreateSessionsGivesEachCreateItsOwnOutcome) {
             ",queued");
 }
 
+TEST_F(PgStoreTest, QueueStatsCountPendingSessionsAndTheOldestAge) {
+  ScopedTenant system(TenantScope::System());
+  auto before = sessions_->ReadQueueStats();
+  ASSERT_TRUE(before.ok()) << before.status();
+  auto created = sessions_->CreateSession(MakeNew("queue-stats-1"));
+  ASSERT_TRUE(created.ok()) << created.status();
+  // Backdated, so the oldest age is known to be at least an hour.
+  Sql("UPDATE ai_analysis_sessions SET created_at = now() - interval '2 "
+      "hours' WHERE id = " +
+      Quote(created->session.session_id()));
+  auto after = sessions_->ReadQueueStats();
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->pending, before->pending + 1);
+  EXPECT_GE(after->oldest_pending_age, absl::Hours(1));
+  EXPECT_LT(after->oldest_pending_age, absl::Hours(24 * 365));
+
+  // Claimed, it is no longer pending.
+  auto claimed = sessions_->ClaimSession(
+      created->session.session_id(), "replica-a", absl::Seconds(60),
+      EventTemplate(v1::SESSION_STATUS_RUNNING, "started"));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  auto later = sessions_->ReadQueueStats();
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(later->pending, before->pending);
+}
+
 TEST_F(PgStoreTest, GetBusinessesReadsManyInOneCall) {
   auto found = businesses_->GetBusinesses(
       {kCafe, "biz_demo_retail", "biz_missing", kCafe});

@@ -73,6 +73,8 @@ class MockSessionStore : public store::SessionStore {
               (const std::string&, int64_t), (override));
   MOCK_METHOD(absl::StatusOr<int64_t>, PruneEvents, (absl::Duration, int),
               (override));
+  MOCK_METHOD(absl::StatusOr<store::QueueStats>, ReadQueueStats, (),
+              (override));
   MOCK_METHOD(absl::StatusOr<std::vector<v1::SessionEvent>>, ListEventsAfter,
               ((const std::vector<std::pair<std::string, int64_t>>&)),
               (override));
